@@ -1,0 +1,37 @@
+package sources
+
+import "errors"
+
+// Sentinel errors. A lookup that fails returns an error wrapping one of these,
+// so callers can branch with errors.Is; the error's text adds the zone, the
+// address and the code or rcode seen.
+var (
+	// ErrRefused: the list operator or the server refused the query (an
+	// error return code such as Spamhaus 127.255.255.254 for a public or
+	// unattributable resolver, or the REFUSED rcode).
+	ErrRefused = errors.New("sources: query refused by list operator")
+	// ErrRateLimited: the list says the resolver sent too many queries
+	// (Spamhaus 127.255.255.255, dnswl 127.0.0.255).
+	ErrRateLimited = errors.New("sources: rate limited by list operator")
+	// ErrBadKey: the access key of a keyed mirror was rejected (Spamhaus DQS
+	// 127.255.255.250 and 127.255.255.251).
+	ErrBadKey = errors.New("sources: access key rejected by list operator")
+	// ErrUnknownZone: the list says the zone name is wrong (Spamhaus
+	// 127.255.255.252, "typo in zone name").
+	ErrUnknownZone = errors.New("sources: zone name not known to list operator")
+	// ErrServFail: the resolver answered SERVFAIL (or another failure rcode).
+	ErrServFail = errors.New("sources: server failure")
+	// ErrTimeout: no answer arrived in time.
+	ErrTimeout = errors.New("sources: query timed out")
+	// ErrBogusAnswer: the answer cannot be a DNSBL answer (an A record
+	// outside 127.0.0.0/8, a record for a different name than asked).
+	ErrBogusAnswer = errors.New("sources: bogus answer")
+	// ErrBrokenList: the zone failed its RFC 5782 test points (it lists
+	// 127.0.0.1, so it lists the world, or it does not list 127.0.0.2).
+	ErrBrokenList = errors.New("sources: list failed its test points")
+	// ErrDeadList: the zone is known to be shut down or unsafe to query; the
+	// catalog refuses it by name.
+	ErrDeadList = errors.New("sources: list is dead or unsafe")
+	// ErrUnsupported: the zone does not answer for this address family.
+	ErrUnsupported = errors.New("sources: address family not supported by zone")
+)
