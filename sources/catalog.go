@@ -681,7 +681,7 @@ func ReadZoneInfos(r io.Reader) ([]ZoneInfo, error) {
 			continue
 		}
 		if err := z.Validate(); err != nil {
-			errs = append(errs, withLine(err, line))
+			errs = append(errs, withLine(err, line)...)
 			continue
 		}
 		zones = append(zones, z)
@@ -731,8 +731,8 @@ func fieldOf(err error) string {
 	return ""
 }
 
-// withLine sets Line on every *ZoneError joined in err.
-func withLine(err error, line int) error {
+// withLine returns the errors joined in err, each a *ZoneError with Line set.
+func withLine(err error, line int) []error {
 	var out []error
 	var walk func(error)
 	walk = func(e error) {
@@ -752,7 +752,7 @@ func withLine(err error, line int) error {
 		out = append(out, &ZoneError{Line: line, Err: e})
 	}
 	walk(err)
-	return errors.Join(out...)
+	return out
 }
 
 // checkNames reports duplicate zones and aliases, and zones the catalog
