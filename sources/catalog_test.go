@@ -3,8 +3,8 @@ package sources_test
 import (
 	"bytes"
 	"encoding/json"
-	"net/netip"
 	"errors"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"

@@ -133,8 +133,10 @@ func TestDNSBLLookup(t *testing.T) {
 			wantErr: []error{sources.ErrBogusAnswer}, wantCalls: 1,
 		},
 		{
-			name:    "transport_error",
-			handle:  func(context.Context, string, uint16) (*dns.Msg, error) { return nil, errors.New("read udp 127.0.0.1:5353: i/o timeout") },
+			name: "transport_error",
+			handle: func(context.Context, string, uint16) (*dns.Msg, error) {
+				return nil, errors.New("read udp 127.0.0.1:5353: i/o timeout")
+			},
 			wantErr: []error{sources.ErrTimeout}, wantCalls: 1,
 		},
 		{

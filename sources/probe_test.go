@@ -63,8 +63,10 @@ func TestDNSBLProbe(t *testing.T) {
 			want:   reputation.StatusOK,
 		},
 		{
-			name:       "dead_lists_the_world",
-			handle:     func(_ context.Context, n string, qt uint16) (*dns.Msg, error) { return reply(n, qt, 0, rrA(n, "127.0.0.2", 60)), nil },
+			name: "dead_lists_the_world",
+			handle: func(_ context.Context, n string, qt uint16) (*dns.Msg, error) {
+				return reply(n, qt, 0, rrA(n, "127.0.0.2", 60)), nil
+			},
 			want:       reputation.StatusDead,
 			wantErr:    []error{sources.ErrBrokenList},
 			wantDetail: []string{"lists the world", "127.0.0.1"},
