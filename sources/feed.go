@@ -3,6 +3,7 @@ package sources
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -170,8 +171,8 @@ type FeedConfig struct {
 	//   - FormatDROP: "hijacked", [reputation.SeverityCritical],
 	//     [reputation.ScopeRange];
 	//   - FormatPlain and FormatIPsum: "listed", [reputation.SeverityMedium],
-	//     and [reputation.ScopeAddress] for single-address entries,
-	//     [reputation.ScopeRange] for wider ones.
+	//     and [reputation.ScopeAddress] for entries written as a bare
+	//     address, [reputation.ScopeRange] for CIDRs and ranges.
 	// Category "bogon" (Team Cymru fullbogons, the bogon part of FireHOL
 	// level1) means unallocated or reserved space, never abuse: its severity
 	// is always [reputation.SeverityInfo] whatever Severity says.
@@ -338,6 +339,11 @@ func (l *List) build(p *feedParser) error {
 				rs = append(rs, r)
 			}
 		}
+		slices.SortFunc(evs, func(a, b reputation.Evidence) int {
+			return cmp.Or(cmp.Compare(a.Category, b.Category), cmp.Compare(a.Severity, b.Severity),
+				cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Count, b.Count))
+		})
+		slices.Sort(rs)
 		l.evidence[int(n)+j] = evs
 		l.reasons[int(n)+j] = strings.Join(rs, "; ")
 	}

@@ -134,7 +134,7 @@ func (p *feedParser) add(s string, m entryMeta) error {
 	if err != nil {
 		return err
 	}
-	m.single = from == to
+	m.single = !strings.ContainsAny(s, "/-")
 	id, ok := p.metaIdx[m]
 	if !ok {
 		id = uint32(len(p.metas))
