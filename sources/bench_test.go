@@ -266,17 +266,29 @@ func BenchmarkLookupPrefix24(b *testing.B) {
 	d := benchOnce()
 	l := benchList()
 	ctx := context.Background()
-	b.ReportAllocs()
-	i, matches := 0, 0
-	for b.Loop() {
-		ms, err := l.LookupPrefix(ctx, d.p24s[i%len(d.p24s)])
-		if err != nil {
-			b.Fatal(err)
-		}
-		matches += len(ms)
-		i++
+	var miss []netip.Prefix
+	for _, a := range d.misses {
+		p, _ := a.Prefix(24)
+		miss = append(miss, p)
 	}
-	b.ReportMetric(float64(matches)/float64(i), "matches/op")
+	for _, tc := range []struct {
+		name string
+		ps   []netip.Prefix
+	}{{"dense", d.p24s}, {"miss", miss}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i, matches := 0, 0
+			for b.Loop() {
+				ms, err := l.LookupPrefix(ctx, tc.ps[i%len(tc.ps)])
+				if err != nil {
+					b.Fatal(err)
+				}
+				matches += len(ms)
+				i++
+			}
+			b.ReportMetric(float64(matches)/float64(i), "matches/op")
+		})
+	}
 }
 
 var benchMirror = sync.OnceValue(func() *sources.Mirror {
