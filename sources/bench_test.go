@@ -42,11 +42,13 @@ var benchOnce = sync.OnceValue(func() *benchData {
 	for i := range benchLines {
 		h := b16[rng.IntN(len(b16))]
 		a := netip.AddrFrom4([4]byte{h[0], h[1], byte(rng.IntN(256)), byte(rng.IntN(256))})
+		hit := i%1000 == 0
 		switch r := rng.IntN(100); {
 		case r < 4:
 			p, _ := a.Prefix(24 + rng.IntN(7))
 			feed.WriteString(p.String())
 		case r < 5:
+			hit = false
 			var v6 [16]byte
 			v6[0], v6[1], v6[2], v6[3] = 0x20, 0x01, 0x0d, 0xb8
 			v6[6], v6[7] = byte(rng.IntN(256)), byte(rng.IntN(256))
@@ -55,7 +57,7 @@ var benchOnce = sync.OnceValue(func() *benchData {
 			feed.WriteString(a.String())
 		}
 		feed.WriteByte('\n')
-		if i%1000 == 0 {
+		if hit {
 			d.hits = append(d.hits, a)
 		}
 	}
