@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources"
 )
 
@@ -58,4 +59,43 @@ not-an-address
 	// 203.0.113.12/30 range
 	// 203.0.113.16/30 range
 	// 203.0.113.20/32 range
+}
+
+func ExampleReadMirror() {
+	const zone = `$TTL 1h
+:127.0.0.2:Listed, see https://example.org/lookup?$
+192.0.2.0/24
+!192.0.2.5
+192.0.2.7 :127.0.0.3:Open proxy $
+`
+	zi := sources.ZoneInfo{Zone: "bl.example.org", Codes: []sources.Code{
+		{Addr: netip.MustParseAddr("127.0.0.2"), Category: "spam", Severity: reputation.SeverityHigh},
+		{Addr: netip.MustParseAddr("127.0.0.3"), Category: "proxy", Severity: reputation.SeverityMedium},
+	}}
+	m, err := sources.ReadMirror(strings.NewReader(zone), sources.MirrorConfig{Type: sources.DatasetIP4Set, Zone: zi})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := context.Background()
+	for _, a := range []string{"192.0.2.1", "192.0.2.5", "192.0.2.7"} {
+		lst, _ := m.Lookup(ctx, netip.MustParseAddr(a))
+		if !lst.Listed {
+			fmt.Println(a, "not listed")
+			continue
+		}
+		fmt.Println(a, lst.Evidence[0].Code, lst.Evidence[0].Category, lst.TTL, lst.Reason)
+	}
+	ms, _ := m.LookupPrefix(ctx, netip.MustParsePrefix("192.0.2.0/29"))
+	for _, x := range ms {
+		fmt.Println(x.Prefix, x.Evidence[0].Category)
+	}
+	// Output:
+	// 192.0.2.1 127.0.0.2 spam 1h0m0s Listed, see https://example.org/lookup?192.0.2.1
+	// 192.0.2.5 not listed
+	// 192.0.2.7 127.0.0.3 proxy 1h0m0s Open proxy 192.0.2.7
+	// 192.0.2.0/30 spam
+	// 192.0.2.4/32 spam
+	// 192.0.2.6/32 spam
+	// 192.0.2.7/32 proxy
 }
