@@ -65,6 +65,28 @@
 // which resolver, stays the caller's choice. Check each list's usage terms:
 // several are free only below a query volume or for non-commercial use.
 //
+// # Feeds
+//
+// [ReadList] loads a blocklist feed (plain or FireHOL netsets, Spamhaus DROP
+// JSON lines or text, ipsum) from an io.Reader into an immutable [List]. The
+// format is chosen in [FeedConfig] or detected ([DetectFormat]); each entry
+// carries its meaning (category, severity, scope, SBL id, ipsum count).
+// Malformed lines are skipped and returned as an errors.Join of [*ParseError]
+// next to the usable List; FeedConfig.Strict fails on the first. Bogon feeds
+// (Category "bogon") are informational, never abuse. [Fetcher] keeps a List
+// fresh over HTTP with conditional GET, a minimum interval
+// ([DefaultMinInterval], one hour), a size cap and the last good List kept on
+// failure; the caller calls [Fetcher.Refresh].
+//
+// # Zone mirrors
+//
+// [ReadMirror] loads an rbldnsd data file (ip4set, ip4tset, ip4trie, ip6trie,
+// ip6tset) into a [Mirror] that answers exactly as rbldnsd would from the
+// same file (checked against rbldnsd in the tests), decoded with the zone's
+// [ZoneInfo]. Lists and Mirrors answer for a whole prefix at once
+// ([reputation.PrefixLookuper]) with non-overlapping extents, exclusions cut
+// out, so the Scorer never walks a feed address by address.
+//
 // # Errors
 //
 // Lookups that obtain no answer return errors wrapping a sentinel, to test

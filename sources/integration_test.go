@@ -1,26 +1,20 @@
 package sources_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/miekg/dns"
 
 	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources"
+	"github.com/prefixvet/prefixvet/sources/internal/daemontest"
 )
 
 // The integration tests start rbldnsd (and unbound in front of it) on
@@ -38,108 +32,10 @@ var rbldnsdZones = []string{
 	"empty.example.org:ip4set:empty.ip4set",
 }
 
-func needBinary(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed; it is required under CI=true (apt-get install %s)", name, name)
-	}
-	t.Skipf("%s is not installed", name)
-	return ""
-}
-
-// freePort returns a loopback port that was free for both UDP and TCP.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		pc.Close()
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no free loopback port")
-	return 0
-}
-
-// readableDir returns a temporary directory that an unprivileged daemon can
-// read (t.TempDir is private to the test's user).
-func readableDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, d := range []string{dir, filepath.Dir(dir)} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// daemon runs cmd until the test ends.
-func daemon(t *testing.T, cmd *exec.Cmd) (exited <-chan struct{}, output func() string) {
-	t.Helper()
-	var mu sync.Mutex
-	var out bytes.Buffer
-	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", cmd.Path, err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	return done, func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-// waitAnswers waits until the server at addr answers the RFC 5782 test point
-// of bl.example.org.
-func waitAnswers(t *testing.T, addr string, exited <-chan struct{}, output func() string) {
-	t.Helper()
-	c := &miekgClient{c: &dns.Client{Timeout: 200 * time.Millisecond}, server: addr}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m, err := c.Exchange(t.Context(), qname("127.0.0.2", "bl.example.org"), dns.TypeA)
-		if err == nil && len(m.Answer) > 0 {
-			return
-		}
-		select {
-		case <-exited:
-			t.Fatalf("server at %s exited: %s", addr, output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server at %s does not answer (last: %v, %v): %s", addr, m, err, output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // startRbldnsd serves testdata/rbldnsd on a loopback high port.
 func startRbldnsd(t *testing.T) string {
 	t.Helper()
-	bin := needBinary(t, "rbldnsd")
-	dir := readableDir(t)
+	dir := daemontest.ReadableDir(t)
 	files, err := filepath.Glob("testdata/rbldnsd/*")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no zone files: %v", err)
@@ -153,70 +49,14 @@ func startRbldnsd(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	port := freePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := []string{"-n", "-b", fmt.Sprintf("127.0.0.1/%d", port), "-w", dir, "-t", "300"}
-	if os.Geteuid() == 0 { // rbldnsd refuses to run as root
-		u := "rbldns"
-		if _, err := user.Lookup(u); err != nil {
-			u = "nobody"
-		}
-		args = append(args, "-u", u)
-	}
-	cmd := exec.Command(bin, append(args, rbldnsdZones...)...)
-	exited, output := daemon(t, cmd)
-	waitAnswers(t, addr, exited, output)
-	return addr
+	return daemontest.Rbldnsd(t, dir, rbldnsdZones...)
 }
 
-// startUnbound runs unbound as a caching resolver on a loopback high port,
-// with stub zones pointing at rbldnsd.
+// startUnbound runs unbound as a caching resolver with stub zones pointing at
+// rbldnsd.
 func startUnbound(t *testing.T, upstream string) string {
 	t.Helper()
-	bin := needBinary(t, "unbound")
-	dir := t.TempDir()
-	port := freePort(t)
-	host, upPort, _ := net.SplitHostPort(upstream)
-	var conf strings.Builder
-	fmt.Fprintf(&conf, `server:
-	interface: 127.0.0.1
-	port: %d
-	do-ip6: no
-	do-daemonize: no
-	chroot: ""
-	username: ""
-	directory: "%s"
-	pidfile: "%s"
-	use-syslog: no
-	logfile: ""
-	verbosity: 1
-	num-threads: 1
-	so-reuseport: no
-	access-control: 127.0.0.0/8 allow
-	do-not-query-localhost: no
-	module-config: "iterator"
-	qname-minimisation: no
-	rrset-roundrobin: no
-	harden-referral-path: no
-	val-permissive-mode: yes
-	auto-trust-anchor-file: ""
-	trust-anchor-file: ""
-	root-hints: ""
-	remote-control:
-	control-enable: no
-`, port, dir, filepath.Join(dir, "unbound.pid"))
-	for _, z := range []string{"bl.example.org", "bl6.example.org", "refuse.example.org", "world.example.org", "empty.example.org"} {
-		fmt.Fprintf(&conf, "stub-zone:\n\tname: %q\n\tstub-addr: %s@%s\n", z, host, upPort)
-	}
-	cfg := filepath.Join(dir, "unbound.conf")
-	if err := os.WriteFile(cfg, []byte(conf.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-d", "-c", cfg)
-	exited, output := daemon(t, cmd)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitAnswers(t, addr, exited, output)
-	return addr
+	return daemontest.Unbound(t, upstream, "bl.example.org", "bl6.example.org", "refuse.example.org", "world.example.org", "empty.example.org")
 }
 
 func integrationZone(zone string, v4, v6 bool) sources.ZoneInfo {

@@ -3,10 +3,8 @@ package sources_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/prefixvet/prefixvet/sources"
+	"github.com/prefixvet/prefixvet/sources/internal/daemontest"
 )
 
 // zoneLine is one generated line of a zone file and the span it names
@@ -25,8 +24,6 @@ type zoneLine struct {
 	text     string
 	from, to netip.Addr
 }
-
-func mpa(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func spanOf(p string) (netip.Addr, netip.Addr) {
 	pfx := netip.MustParsePrefix(strings.TrimPrefix(p, "!"))
@@ -215,54 +212,8 @@ func probes(rng *rand.Rand, lines []zoneLine, random int) []netip.Addr {
 	return slices.Compact(out)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
-// startRbldnsd serves the given zone specs ("zone:type:file") from dir on a
-// loopback port and returns the server address.
-func startRbldnsd(t *testing.T, dir string, specs []string) string {
-	t.Helper()
-	bin, err := exec.LookPath("rbldnsd")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("rbldnsd is required in CI: %v", err)
-		}
-		t.Skipf("rbldnsd not installed: %v", err)
-	}
-	port := freePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := []string{"-n", "-q", "-b", fmt.Sprintf("127.0.0.1/%d", port), "-r", dir, "-w", "/", "-c", "0"}
-	if os.Getuid() != 0 {
-		args = append(args[:6], args[8:]...) // no chroot without root
-		args = append(args, "-w", dir)
-	}
-	cmd := exec.Command(bin, append(args, specs...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("rbldnsd stderr:\n%s", stderr.String())
-		}
-	})
-	return addr
-}
-
 func TestMirrorMatchesRbldnsd(t *testing.T) {
-	if _, err := exec.LookPath("rbldnsd"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("rbldnsd not installed")
-	}
+	daemontest.NeedBinary(t, "rbldnsd")
 	rng := rand.New(rand.NewPCG(42, 42))
 	n := 150
 	if testing.Short() {
@@ -279,10 +230,7 @@ func TestMirrorMatchesRbldnsd(t *testing.T) {
 		{"ip6trie", sources.DatasetIP6Trie, genIP6(rng, false, n)},
 		{"ip6tset", sources.DatasetIP6TSet, genIP6(rng, true, n)},
 	}
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := daemontest.ReadableDir(t)
 	var specs []string
 	for i, c := range cases {
 		var sb strings.Builder
@@ -298,7 +246,7 @@ func TestMirrorMatchesRbldnsd(t *testing.T) {
 		}
 		specs = append(specs, fmt.Sprintf("%s.example.org:%s:%s", c.name, c.typ, file))
 	}
-	server := startRbldnsd(t, dir, specs)
+	server := daemontest.Rbldnsd(t, dir, specs...)
 	client := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
 	query := func(name string, qtype uint16) ([]string, error) {
 		m := new(dns.Msg)
