@@ -27,7 +27,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Sampled {
 		checked += fmt.Sprintf(" (sampled, seed %d)", r.Seed)
 	}
-	tw.line("%s, coverage %s (%d of %d lookups), %d ms", checked, percent(r.Coverage),
+	tw.line("%s", checked)
+	tw.line("coverage %s (%d of %d lookups answered), %d ms", floorPercent(r.Coverage),
 		r.LookupsAnswered, r.LookupsPlanned, r.DurationMS)
 	if r.Interrupted {
 		tw.line("interrupted: not every lookup finished")
@@ -228,4 +229,10 @@ func fit(s string, n int) string {
 		return s[:n]
 	}
 	return s[:n-3] + "..."
+}
+
+// floorPercent formats f as a percentage with one decimal, rounded down so
+// that only a complete coverage reads 100%.
+func floorPercent(f float64) string {
+	return strconv.FormatFloat(math.Floor(f*1000)/10, 'f', -1, 64) + "%"
 }
