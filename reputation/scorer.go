@@ -574,23 +574,32 @@ func (r *run) execute(ctx context.Context) {
 }
 
 func (r *run) work(ctx context.Context, next *atomic.Int64) {
+	var w *lookupWorker
+	if r.timeout > 0 {
+		w = &lookupWorker{parent: ctx}
+		defer w.close()
+	}
 	n := int64(len(r.tasks))
 	for ctx.Err() == nil {
 		i := next.Add(1) - 1
 		if i >= n {
 			return
 		}
-		r.do(ctx, int(i))
+		r.do(ctx, w, int(i))
 	}
 }
 
-func (r *run) do(ctx context.Context, i int) {
+// do runs task i. With a per-lookup timeout, the lookup gets a context that
+// behaves as context.WithTimeout(ctx, Timeout) would (see lookupCtx).
+func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
 	t := &r.tasks[i]
 	st := &r.srcs[t.src]
 	res := &r.results[i]
-	lctx, cancel := ctx, context.CancelFunc(nil)
-	if r.timeout > 0 {
-		lctx, cancel = context.WithTimeout(ctx, r.timeout)
+	var lctx context.Context = ctx
+	var lc *lookupCtx
+	if w != nil {
+		lc = w.start(r.timeout)
+		lctx = lc
 	}
 	var listed bool
 	if t.block >= 0 {
@@ -607,8 +616,8 @@ func (r *run) do(ctx context.Context, i int) {
 			res.err = &SourceError{Source: st.name, Addr: t.addr, Err: res.err}
 		}
 	}
-	if cancel != nil {
-		cancel()
+	if lc != nil {
+		w.finish(lc)
 	}
 	if res.err != nil && ctx.Err() != nil {
 		// Interrupted by the caller: not an answer, not a source failure.
