@@ -44,9 +44,10 @@ type Scorer struct {
 	// one call, across all blocks and sources; 0 or less means
 	// DefaultConcurrency. Limits of a single upstream belong to its source.
 	Concurrency int
-	// Timeout bounds each lookup and each probe (applied with
-	// [context.WithTimeout]); 0 means DefaultTimeout and a negative value
-	// means no per-lookup limit (only ctx applies).
+	// Timeout bounds each lookup and each probe: the source gets a context
+	// that behaves as [context.WithTimeout](ctx, Timeout) would. 0 means
+	// DefaultTimeout and a negative value means no per-lookup limit (only
+	// ctx applies).
 	Timeout time.Duration
 	// MaxAddrs is the largest number of addresses of one block asked of a
 	// per-address source; blocks with more addresses are sampled uniformly
@@ -110,6 +111,9 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 	srcs, err := s.sourceStates()
 	if err != nil {
 		return nil, err
+	}
+	if len(ps) == 0 {
+		return []*Report{}, nil
 	}
 	r := &run{
 		s:       s,

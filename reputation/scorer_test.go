@@ -3,6 +3,7 @@ package reputation_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net/netip"
 	"strings"
@@ -572,5 +573,40 @@ func TestScore_progress(t *testing.T) {
 	}
 	if last, want := calls[len(calls)-1], (reputation.Progress{Planned: 513, Done: 513, Listed: 2, Errors: 2}); last != want {
 		t.Errorf("last progress %+v, want %+v", last, want)
+	}
+}
+
+func TestScore_alreadyCancelled(t *testing.T) {
+	t.Parallel()
+	f := &fake{name: "bl1"}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	s := &reputation.Scorer{Sources: []reputation.Source{f}, AllowSpecial: true}
+	rep, err := s.Score(ctx, mpp("192.0.2.0/24"))
+	if !errors.Is(err, context.Canceled) || rep == nil || rep.Verdict != reputation.VerdictIncomplete || f.calls.Load() != 0 {
+		t.Errorf("Score = %+v, %v after %d lookups; want an incomplete report, context.Canceled, 0 lookups", rep, err, f.calls.Load())
+	}
+}
+
+func TestScoreAll_noPrefixes(t *testing.T) {
+	t.Parallel()
+	s := &reputation.Scorer{Sources: []reputation.Source{&fake{name: "bl1"}}}
+	reps, err := s.ScoreAll(t.Context(), nil)
+	if err != nil || len(reps) != 0 {
+		t.Errorf("ScoreAll(nil) = %v, %v; want no reports and no error", reps, err)
+	}
+}
+
+func TestScore_logsUnusableSources(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	refused := probed{&fake{name: "zen"}, reputation.Health{Status: reputation.StatusRefused, Detail: "resolver 127.0.0.1:53 refused"}, nil}
+	s := &reputation.Scorer{Sources: []reputation.Source{refused, &fake{name: "bl1"}}, AllowSpecial: true,
+		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if _, err := s.Score(t.Context(), mpp("192.0.2.0/28")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "source=zen status=refused") || !strings.Contains(buf.String(), "reputation: scored") {
+		t.Errorf("log output %q lacks the refused source or the summary", buf.String())
 	}
 }
