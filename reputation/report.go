@@ -191,7 +191,7 @@ const MaxAddressStates = 1 << 16
 // listed by another source unknown.
 func (r *Report) AddressStates() []AddressStatus {
 	var addrs []netip.Addr
-	if !r.Sampled && r.AddressesTotal <= MaxAddressStates && r.Prefix.IsValid() {
+	if p := r.Prefix; p.IsValid() && !r.Sampled && p.Addr().BitLen()-p.Bits() <= 16 { // at most MaxAddressStates
 		for a := range prefixRangeOf(r.Prefix).All() {
 			addrs = append(addrs, a)
 		}
