@@ -95,9 +95,9 @@ func Parse(s string) (Range, error) {
 	switch {
 	case err == nil:
 		return r, nil
-	case errL == nil:
+	case errL == nil && looksLikeAddr(right):
 		return Range{}, &parseError{in, "range end " + strconv.Quote(right) + " is not an IP address: " + errR.Error()}
-	case errR == nil:
+	case errR == nil && looksLikeAddr(left):
 		return Range{}, &parseError{in, "range start " + strconv.Quote(left) + " is not an IP address: " + errL.Error()}
 	}
 	return Range{}, err
@@ -203,6 +203,10 @@ func parseLenient(in, s string) (Range, error) {
 	}
 	return Range{}, &parseError{in, "prefix length /" + strconv.Itoa(bits) + " does not match the address range " + got.String()}
 }
+
+// looksLikeAddr reports whether s is plausibly meant as a whole address
+// rather than as the upper end of a segment range ("203.0.113.0-127").
+func looksLikeAddr(s string) bool { return strings.ContainsAny(s, ".:") }
 
 // reason extracts ipaddress-go's explanation without its repeated
 // "<input> IP Address error:" preamble.
