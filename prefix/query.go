@@ -1,9 +1,6 @@
 package prefix
 
-import (
-	"net/netip"
-	"strconv"
-)
+import "net/netip"
 
 // AppendQueryName appends to dst the DNSBL query name for a in zone, as
 // RFC 5782 section 2.1 defines it, and returns the extended buffer:
@@ -29,8 +26,7 @@ func AppendQueryName(dst []byte, a netip.Addr, zone string) []byte {
 	case a.Is4():
 		b := a.As4()
 		for i := 3; i >= 0; i-- {
-			dst = strconv.AppendUint(dst, uint64(b[i]), 10)
-			dst = append(dst, '.')
+			dst = appendOctet(dst, b[i])
 		}
 	case a.Is6():
 		const hex = "0123456789abcdef"
@@ -42,4 +38,15 @@ func AppendQueryName(dst []byte, a netip.Addr, zone string) []byte {
 		return dst
 	}
 	return append(dst, zone...)
+}
+
+// appendOctet appends v in decimal followed by ".".
+func appendOctet(dst []byte, v byte) []byte {
+	switch {
+	case v >= 100:
+		return append(dst, '0'+v/100, '0'+v/10%10, '0'+v%10, '.')
+	case v >= 10:
+		return append(dst, '0'+v/10, '0'+v%10, '.')
+	}
+	return append(dst, '0'+v, '.')
 }

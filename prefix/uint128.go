@@ -37,36 +37,36 @@ func (u u128) addr(bitLen int) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-func (u u128) isZero() bool           { return u.hi == 0 && u.lo == 0 }
-func (u u128) and(v u128) u128        { return u128{u.hi & v.hi, u.lo & v.lo} }
-func (u u128) or(v u128) u128         { return u128{u.hi | v.hi, u.lo | v.lo} }
-func (u u128) xor(v u128) u128        { return u128{u.hi ^ v.hi, u.lo ^ v.lo} }
-func (u u128) not() u128              { return u128{^u.hi, ^u.lo} }
-func (u u128) cmp(v u128) int         { return cmpPair(u.hi, v.hi, u.lo, v.lo) }
-func (u u128) less(v u128) bool       { return u.cmp(v) < 0 }
-func (u u128) addOne() u128           { return u.add(u128{lo: 1}) }
-func (u u128) subOne() u128           { return u.sub(u128{lo: 1}) }
-func (u u128) isPow2Minus1() bool     { return u.and(u.addOne()).isZero() }
-func (u u128) trailingZeros() int     { return trailingZeros128(u) }
-func (u u128) onesCount() int         { return bits.OnesCount64(u.hi) + bits.OnesCount64(u.lo) }
-func (u u128) fitsUint64() bool       { return u.hi == 0 }
-func (u u128) uint64() uint64         { return u.lo }
-func u128From64(v uint64) u128        { return u128{lo: v} }
-func (u u128) bit(i int) bool         { return !u.and(lowMask(i + 1)).and(lowMask(i).not()).isZero() }
-func (u u128) withLowMask(n int) u128 { return u.or(lowMask(n)) }
+func (u u128) isZero() bool       { return u.hi == 0 && u.lo == 0 }
+func (u u128) and(v u128) u128    { return u128{u.hi & v.hi, u.lo & v.lo} }
+func (u u128) or(v u128) u128     { return u128{u.hi | v.hi, u.lo | v.lo} }
+func (u u128) xor(v u128) u128    { return u128{u.hi ^ v.hi, u.lo ^ v.lo} }
+func (u u128) less(v u128) bool   { return u.cmp(v) < 0 }
+func (u u128) addOne() u128       { return u.add(u128{lo: 1}) }
+func (u u128) isPow2Minus1() bool { return u.and(u.addOne()).isZero() }
+func (u u128) onesCount() int     { return bits.OnesCount64(u.hi) + bits.OnesCount64(u.lo) }
+func u128From64(v uint64) u128    { return u128{lo: v} }
 
-func cmpPair(ah, bh, al, bl uint64) int {
+func (u u128) cmp(v u128) int {
 	switch {
-	case ah < bh:
-		return -1
-	case ah > bh:
+	case u.hi != v.hi:
+		if u.hi < v.hi {
+			return -1
+		}
 		return 1
-	case al < bl:
+	case u.lo < v.lo:
 		return -1
-	case al > bl:
+	case u.lo > v.lo:
 		return 1
 	}
 	return 0
+}
+
+func (u u128) trailingZeros() int {
+	if u.lo != 0 {
+		return bits.TrailingZeros64(u.lo)
+	}
+	return 64 + bits.TrailingZeros64(u.hi)
 }
 
 func (u u128) add(v u128) u128 {
@@ -100,13 +100,6 @@ func shl1(n int) u128 {
 		return u128{lo: 1 << uint(n)}
 	}
 	return u128{hi: 1 << uint(n-64)}
-}
-
-func trailingZeros128(u u128) int {
-	if u.lo != 0 {
-		return bits.TrailingZeros64(u.lo)
-	}
-	return 64 + bits.TrailingZeros64(u.hi)
 }
 
 // bitLen128 returns the number of bits needed to represent u.
