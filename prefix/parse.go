@@ -130,6 +130,7 @@ func parseParams() addrstrparam.IPAddressStringParams {
 	v4.AllowPrefixesBeyondAddressSize(false)
 	v4.GetRangeParamsBuilder().AllowReverseRange(false).AllowInferredBoundary(false)
 	v6 := b.GetIPv6AddressParamsBuilder()
+	v6.AllowUnlimitedLeadingZeros(false)
 	v6.AllowZone(false)
 	v6.AllowEmptyZone(false)
 	v6.AllowBase85(false)

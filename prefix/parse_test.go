@@ -137,3 +137,17 @@ func TestMustParsePanics(t *testing.T) {
 	}()
 	prefix.MustParse("203.0.113.5/24")
 }
+
+func TestParseLongInput(t *testing.T) {
+	t.Parallel()
+	// Long inputs are refused, not accepted through unlimited leading zeros.
+	for _, s := range []string{"::" + strings.Repeat("0", 1000) + "1", strings.Repeat("1.", 5000) + "1", strings.Repeat("f", 10000) + "::/12"} {
+		if r, err := prefix.Parse(s); err == nil {
+			t.Errorf("Parse(%.20q…) = %v, want an error", s, r)
+		}
+	}
+	// Up to four hexadecimal digits per group, with leading zeros, are fine.
+	if r, err := prefix.Parse("2001:0db8::0001"); err != nil || r != prefix.MustParse("2001:db8::1") {
+		t.Errorf("Parse(2001:0db8::0001) = %v, %v", r, err)
+	}
+}
