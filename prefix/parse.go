@@ -214,7 +214,7 @@ func looksLikeAddr(s string) bool { return strings.ContainsAny(s, ".:") }
 func reason(err error) string {
 	var ae addrerr.AddressError
 	if errors.As(err, &ae) && ae.GetKey() == "ipaddress.error.segment.leading.zeros" {
-		return "leading zeros are ambiguous (inet_aton reads 010 as octal 8); remove them"
+		return "leading zeros and hexadecimal octets are ambiguous (inet_aton reads 010 as 8 and 0x10 as 16); write plain decimal"
 	}
 	msg := err.Error()
 	const marker = "error: "
