@@ -144,7 +144,8 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 	case ctx.Err() != nil:
 		r.aborted = true
 	case !r.anyUsable():
-		r.aborted = true
+		// Nothing is planned, so the verdict is incomplete; the report is
+		// not "interrupted": nothing was cut short.
 		errOut = r.noUsableError()
 	default:
 		r.plan()
@@ -324,7 +325,7 @@ type run struct {
 	results []result
 	timeout time.Duration
 	seed    uint64
-	aborted bool // cancelled or no usable source before any lookup
+	aborted bool // cancelled before any lookup
 
 	done, listed, errs atomic.Int64
 	progMu             sync.Mutex
@@ -375,17 +376,29 @@ func (r *run) noUsableError() error {
 	for _, st := range r.srcs {
 		h := st.health
 		msg := fmt.Sprintf("%s: %s", st.name, h.Status)
-		if h.Detail != "" {
-			msg += ": " + h.Detail
-		}
-		if h.Err != nil {
+		switch {
+		case h.Detail != "":
+			// The detail already says what went wrong in words; the
+			// error stays reachable for errors.Is without repeating it.
+			errs = append(errs, &probeError{msg: msg + ": " + h.Detail, err: h.Err})
+		case h.Err != nil:
 			errs = append(errs, fmt.Errorf("%s: %w", msg, h.Err))
-		} else {
+		default:
 			errs = append(errs, errors.New(msg))
 		}
 	}
 	return fmt.Errorf("%w: %w", ErrNoUsableSources, errors.Join(errs...))
 }
+
+// probeError is a failed probe: its text is the probe's detail, and it
+// unwraps to the probe's error.
+type probeError struct {
+	msg string
+	err error
+}
+
+func (e *probeError) Error() string { return e.msg }
+func (e *probeError) Unwrap() error { return e.err }
 
 // addressesOf returns the addresses of p asked of per-address sources and
 // whether they are a sample.

@@ -386,8 +386,15 @@ func TestScore_noUsableSources(t *testing.T) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
 	}
+	// ... once: the detail already says what the error says.
+	if strings.Contains(err.Error(), errTimeout.Error()) {
+		t.Errorf("error %q repeats the probe error after its detail", err)
+	}
 	if zen.calls.Load()+sc.calls.Load() != 0 {
 		t.Error("an unusable source was queried")
+	}
+	if rep == nil || rep.Interrupted {
+		t.Errorf("report %+v: nothing was cut short, so it must not say interrupted", rep)
 	}
 	if rep == nil || rep.Verdict != reputation.VerdictIncomplete || rep.Sources[0].Status != reputation.StatusRefused {
 		t.Errorf("report %+v, want an incomplete report naming the statuses", rep)
