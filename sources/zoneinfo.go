@@ -1,8 +1,11 @@
 package sources
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"net/netip"
+	"net/url"
 	"strings"
 
 	"github.com/prefixvet/prefixvet/reputation"
@@ -196,4 +199,186 @@ func (z *ZoneInfo) Description(a netip.Addr) string {
 		}
 	}
 	return z.Default.Description
+}
+
+// ZoneError reports a problem with one zone definition: a field that fails
+// validation, or a syntax error in a zone file read by [ReadZoneInfos].
+type ZoneError struct {
+	// Line is the 1-based line of the entry (or of the syntax error) in a
+	// zone file; 0 when the definition was not read from a file.
+	Line int
+	// Zone is the entry's Zone, or "" when it has none or is unknown.
+	Zone string
+	// Field is the JSON name of the offending field, such as
+	// "codes[2].code"; "" for a problem with the whole entry or file.
+	Field string
+	// Err says what is wrong.
+	Err error
+}
+
+// Error returns text such as
+// `line 12: zone "bl.example.org": codes[2].code: 127.1.2.3 ...`.
+func (e *ZoneError) Error() string {
+	var b strings.Builder
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Zone != "" {
+		fmt.Fprintf(&b, "zone %q: ", e.Zone)
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *ZoneError) Unwrap() error { return e.Err }
+
+// Validate reports whether z is a usable zone definition. It returns nil, or
+// the [errors.Join] of one [*ZoneError] per problem found:
+//
+//   - Zone is required and must be a DNS name without a trailing dot;
+//     KeyedZone, if set, must contain "{key}";
+//   - at least one of IPv4 and IPv6 must be set;
+//   - every code (Codes, and Default when its Category is set) must be an
+//     address inside 127.0.0.0/8 with a category, a known severity and
+//     scope; codes must not repeat nor fall inside an error prefix;
+//   - every error prefix must lie inside 127.0.0.0/8 and have a known kind;
+//   - Rate and Budget must not be negative; aliases must be non-empty and
+//     distinct; DelistURL must be an http, https or mailto URL.
+func (z *ZoneInfo) Validate() error {
+	var errs []error
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, &ZoneError{Zone: z.Zone, Field: field, Err: fmt.Errorf(format, args...)})
+	}
+	switch {
+	case z.Zone == "":
+		bad("zone", "required")
+	case strings.HasSuffix(z.Zone, "."):
+		bad("zone", "%q must not end with a dot", z.Zone)
+	case strings.Contains(z.Zone, "{key}"):
+		bad("zone", "%q: put a keyed mirror in keyed_zone", z.Zone)
+	case !validDomain(z.Zone):
+		bad("zone", "%q is not a valid DNS name", z.Zone)
+	}
+	if z.KeyedZone != "" {
+		if !strings.Contains(z.KeyedZone, "{key}") {
+			bad("keyed_zone", "%q must contain {key}", z.KeyedZone)
+		} else if k := strings.ReplaceAll(z.KeyedZone, "{key}", "k"); strings.HasSuffix(k, ".") || !validDomain(k) {
+			bad("keyed_zone", "%q is not a valid DNS name pattern", z.KeyedZone)
+		}
+	}
+	if !z.IPv4 && !z.IPv6 {
+		bad("ipv4", "the zone must answer for IPv4, IPv6 or both")
+	}
+	seenAlias := map[string]bool{}
+	for i, a := range z.Aliases {
+		switch {
+		case strings.TrimSpace(a) == "":
+			bad(fmt.Sprintf("aliases[%d]", i), "empty alias")
+		case seenAlias[strings.ToLower(a)]:
+			bad(fmt.Sprintf("aliases[%d]", i), "duplicate alias %q", a)
+		}
+		seenAlias[strings.ToLower(a)] = true
+	}
+	seen := map[netip.Addr]bool{}
+	for i, c := range z.Codes {
+		field := fmt.Sprintf("codes[%d]", i)
+		if err := validCode(c); err != nil {
+			bad(field, "%v", err)
+			continue
+		}
+		if seen[c.Addr] {
+			bad(field+".code", "duplicate code %s", c.Addr)
+		}
+		seen[c.Addr] = true
+		if ec, ok := z.errorCode(c.Addr); ok {
+			bad(field+".code", "code %s lies inside error prefix %s", c.Addr, ec.Prefix)
+		}
+	}
+	if z.Default != (Code{}) {
+		d := z.Default
+		if !d.Addr.IsValid() {
+			d.Addr = netip.AddrFrom4([4]byte{127, 0, 0, 2}) // Default needs no address
+		}
+		if err := validCode(d); err != nil {
+			bad("default", "%v", err)
+		}
+	}
+	for i, e := range z.Errors {
+		field := fmt.Sprintf("errors[%d]", i)
+		switch {
+		case !e.Prefix.IsValid():
+			bad(field+".prefix", "missing or invalid prefix")
+		case e.Prefix != e.Prefix.Masked():
+			bad(field+".prefix", "%s has host bits set (did you mean %s?)", e.Prefix, e.Prefix.Masked())
+		case !e.Prefix.Addr().Is4() || e.Prefix.Bits() < 8 || !loopback8().Contains(e.Prefix.Addr()):
+			bad(field+".prefix", "%s is not inside 127.0.0.0/8", e.Prefix)
+		}
+		switch e.Kind {
+		case ErrorRefused, ErrorRateLimited, ErrorBadKey, ErrorUnknownZone:
+		default:
+			bad(field+".kind", "unknown kind %q (want refused, rate-limited, bad-key or unknown-zone)", e.Kind)
+		}
+	}
+	if z.Rate < 0 || math.IsNaN(z.Rate) || math.IsInf(z.Rate, 0) {
+		bad("rate", "%v is not a rate (queries per second, 0 for no limit)", z.Rate)
+	}
+	if z.Budget < 0 {
+		bad("budget", "%d is negative", z.Budget)
+	}
+	if z.DelistURL != "" {
+		u, err := url.Parse(z.DelistURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "mailto") {
+			bad("delist_url", "%q is not an http, https or mailto URL", z.DelistURL)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func loopback8() netip.Prefix { return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 0, 0, 0}), 8) }
+
+func validCode(c Code) error {
+	switch {
+	case !c.Addr.IsValid():
+		return errors.New("code: missing or invalid address")
+	case !c.Addr.Is4() || !loopback8().Contains(c.Addr):
+		return fmt.Errorf("code: %s is not inside 127.0.0.0/8", c.Addr)
+	case c.Category == "":
+		return errors.New("category: required")
+	case c.Category != strings.ToLower(c.Category):
+		return fmt.Errorf("category: %q must be lower case", c.Category)
+	case c.Severity < reputation.SeverityAllow || c.Severity > reputation.SeverityCritical:
+		return fmt.Errorf("severity: invalid value %d", int(c.Severity))
+	case c.Scope > reputation.ScopeASN:
+		return fmt.Errorf("scope: invalid value %d", int(c.Scope))
+	}
+	return nil
+}
+
+// validDomain reports whether s is a DNS name of letters, digits, '-' and
+// '_' labels, with at least two labels.
+func validDomain(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -1,0 +1,94 @@
+package reputation
+
+import "net/netip"
+
+// Changes is what changed between two reports of the same block: what a
+// re-scoring job alerts on. Its JSON form is stable.
+type Changes struct {
+	// Prefix is the block of the current report.
+	Prefix netip.Prefix `json:"prefix"`
+	// VerdictBefore and VerdictAfter are the verdicts of the previous and
+	// the current report; VerdictBefore is empty when there was none.
+	VerdictBefore Verdict `json:"verdict_before"`
+	VerdictAfter  Verdict `json:"verdict_after"`
+	// ScoreBefore and ScoreAfter are the scores; ScoreBefore is 0 when
+	// there was no previous report.
+	ScoreBefore float64 `json:"score_before"`
+	ScoreAfter  float64 `json:"score_after"`
+	// NewlyListed holds the listings of the current report that the
+	// previous one did not have (keyed by source and address or extent).
+	NewlyListed []ListingReport `json:"newly_listed"`
+	// Delisted holds the listings of the previous report that the current
+	// one no longer has.
+	Delisted []ListingReport `json:"delisted"`
+	// NewlyUnknown holds the lookups that failed now but not before.
+	NewlyUnknown []UnknownReport `json:"newly_unknown"`
+	// Resolved holds the lookups that failed before but not now.
+	Resolved []UnknownReport `json:"resolved"`
+}
+
+// VerdictChanged reports whether the verdict changed.
+func (c *Changes) VerdictChanged() bool { return c.VerdictBefore != c.VerdictAfter }
+
+// ScoreDelta returns ScoreAfter − ScoreBefore.
+func (c *Changes) ScoreDelta() float64 { return c.ScoreAfter - c.ScoreBefore }
+
+// IsZero reports whether nothing changed.
+func (c *Changes) IsZero() bool {
+	return !c.VerdictChanged() && c.ScoreBefore == c.ScoreAfter && len(c.NewlyListed) == 0 &&
+		len(c.Delisted) == 0 && len(c.NewlyUnknown) == 0 && len(c.Resolved) == 0
+}
+
+// entryKey identifies a listing or an unknown lookup across reports.
+type entryKey struct {
+	source string
+	addr   netip.Addr
+	prefix netip.Prefix
+}
+
+// Diff returns what changed from prev to cur. A nil prev means "no previous
+// report": everything in cur is new. Listings are matched by source and
+// address (or extent), unknown lookups by source and address (or block), so
+// Diff works on reports that went through JSON. A listing whose codes or
+// categories changed is neither newly listed nor delisted. Diff does not
+// check that both reports are of the same block. The lists keep the order of
+// the reports.
+func Diff(prev, cur *Report) Changes {
+	if prev == nil {
+		prev = &Report{}
+	}
+	if cur == nil {
+		cur = &Report{}
+	}
+	c := Changes{
+		Prefix:        cur.Prefix,
+		VerdictBefore: prev.Verdict,
+		VerdictAfter:  cur.Verdict,
+		ScoreBefore:   prev.Score,
+		ScoreAfter:    cur.Score,
+		NewlyListed:   missing(cur.Listings, prev.Listings, listingKeyOf),
+		Delisted:      missing(prev.Listings, cur.Listings, listingKeyOf),
+		NewlyUnknown:  missing(cur.Unknown, prev.Unknown, unknownKeyOf),
+		Resolved:      missing(prev.Unknown, cur.Unknown, unknownKeyOf),
+	}
+	return c
+}
+
+func listingKeyOf(l ListingReport) entryKey { return entryKey{l.Source, l.Address, l.Prefix} }
+func unknownKeyOf(u UnknownReport) entryKey { return entryKey{u.Source, u.Address, u.Prefix} }
+
+// missing returns the elements of xs whose key is not among the keys of ys;
+// never nil.
+func missing[T any](xs, ys []T, key func(T) entryKey) []T {
+	have := make(map[entryKey]bool, len(ys))
+	for _, y := range ys {
+		have[key(y)] = true
+	}
+	out := []T{}
+	for _, x := range xs {
+		if !have[key(x)] {
+			out = append(out, x)
+		}
+	}
+	return out
+}

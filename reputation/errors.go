@@ -1,0 +1,51 @@
+package reputation
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// Sentinel errors returned by [Scorer.Score], [Scorer.ScoreAll] and
+// [Scorer.Probe]. Test for them with [errors.Is].
+var (
+	// ErrNoSources: the Scorer has no sources.
+	ErrNoSources = errors.New("reputation: no sources")
+	// ErrDuplicateSource: two sources share a name (names key weights and
+	// report entries, so they must be unique).
+	ErrDuplicateSource = errors.New("reputation: duplicate source name")
+	// ErrInvalidPrefix: a prefix is the zero (invalid) netip.Prefix.
+	ErrInvalidPrefix = errors.New("reputation: invalid prefix")
+	// ErrNoUsableSources: every source failed its health probe (refused,
+	// dead or unreachable), so nothing could be asked. The error also wraps
+	// each probe's error and its text names each source and why.
+	ErrNoUsableSources = errors.New("reputation: no usable sources")
+)
+
+// SourceError is a failed lookup: the source gave no answer about Addr (or,
+// for a [PrefixLookuper], about Prefix). The Scorer records it as unknown and
+// never scores it. Err is the source's error; a per-lookup timeout wraps
+// [context.DeadlineExceeded].
+type SourceError struct {
+	Source string       // the source's name
+	Addr   netip.Addr   // the address asked about; zero for a prefix lookup
+	Prefix netip.Prefix // the block asked about by a prefix lookup; zero otherwise
+	Err    error        // the source's error
+}
+
+// Error returns "reputation: SOURCE: lookup ADDR: ERR".
+func (e *SourceError) Error() string {
+	var what string
+	switch {
+	case e.Addr.IsValid():
+		what = "lookup " + e.Addr.String()
+	case e.Prefix.IsValid():
+		what = "lookup " + e.Prefix.String()
+	default:
+		what = "probe"
+	}
+	return fmt.Sprintf("reputation: %s: %s: %v", e.Source, what, e.Err)
+}
+
+// Unwrap returns e.Err.
+func (e *SourceError) Unwrap() error { return e.Err }

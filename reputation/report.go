@@ -1,0 +1,250 @@
+package reputation
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+)
+
+// Report is the explained result of scoring one block. Its JSON form is
+// stable: field names are snake_case and only ever added to.
+//
+// Reports returned together with an error (cancellation, no usable sources)
+// are partial: their verdict is [VerdictIncomplete].
+type Report struct {
+	// Prefix is the block scored, masked.
+	Prefix netip.Prefix `json:"prefix"`
+	// Score is 100 minus the points of every reason, clamped to [0, 100] and
+	// rounded to two decimals.
+	Score float64 `json:"score"`
+	// Verdict is the conclusion; see [Verdict].
+	Verdict Verdict `json:"verdict"`
+	// AddressesTotal is the number of addresses in the block (exact: it is
+	// a power of two, up to 2^128).
+	AddressesTotal float64 `json:"addresses_total"`
+	// AddressesChecked is the number of distinct addresses asked of
+	// per-address sources. Whole-block sources ([PrefixLookuper]) examine
+	// the whole block in one lookup and are not counted here.
+	AddressesChecked int `json:"addresses_checked"`
+	// Sampled reports whether some per-address source was asked about fewer
+	// addresses than the block holds (the block exceeded
+	// [Scorer.MaxAddrs], was IPv6 wider than a /64, or a source's budget
+	// was smaller). Sampled breadths use the Wilson 95% upper bound.
+	Sampled bool `json:"sampled"`
+	// Seed is the sampling seed used (reported whether or not it was
+	// needed, so that a run can be repeated).
+	Seed uint64 `json:"seed"`
+	// Coverage is LookupsAnswered / LookupsPlanned; 0 when nothing was
+	// planned.
+	Coverage float64 `json:"coverage"`
+	// LookupsPlanned counts the lookups planned for this block over usable
+	// sources: one per (address, source) for per-address sources and one
+	// per whole-block source.
+	LookupsPlanned int `json:"lookups_planned"`
+	// LookupsAnswered counts the planned lookups that got a definite answer
+	// (listed or not listed).
+	LookupsAnswered int `json:"lookups_answered"`
+	// Interrupted reports whether the call was cancelled before every
+	// planned lookup finished.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// DurationMS is the wall time of the call in milliseconds.
+	DurationMS int64 `json:"duration_ms"`
+	// PolicyVersion is [Policy.Version] of the policy used.
+	PolicyVersion string `json:"policy_version"`
+	// Reasons explain the score, one per (source, category) that listed
+	// anything, sorted by points (largest first), then source and category.
+	Reasons []Reason `json:"reasons"`
+	// Sources reports on every source of the Scorer, in the Scorer's order.
+	Sources []SourceReport `json:"sources"`
+	// Listings are the listed answers (addresses, or extents from
+	// whole-block sources), sorted by address or extent, then source.
+	// Whitelist-only answers are in Whitelist instead.
+	Listings []ListingReport `json:"listings"`
+	// Whitelist holds whitelist evidence ([SeverityAllow]); it is shown,
+	// never scored.
+	Whitelist []ListingReport `json:"whitelist"`
+	// Unknown holds every lookup that got no answer, sorted by source, then
+	// address. The per-source counts are in Sources.
+	Unknown []UnknownReport `json:"unknown"`
+}
+
+// Reason is one deduction: what a (source, category) pair said about the
+// block and what it cost.
+type Reason struct {
+	Source   string   `json:"source"`
+	Kind     Kind     `json:"kind"`
+	Category string   `json:"category"`
+	Severity Severity `json:"severity"` // the highest severity seen
+	Scope    Scope    `json:"scope"`    // the widest scope seen
+	// Listed and Checked count addresses for per-address sources: how many
+	// were listed, out of how many got an answer.
+	Listed  int `json:"listed"`
+	Checked int `json:"checked"`
+	// Entries counts the matching entries of a whole-block source.
+	Entries int `json:"entries"`
+	// Covered is the share of the block found listed (point estimate).
+	Covered float64 `json:"covered"`
+	// Breadth is the multiplier of the points (see [Policy]).
+	Breadth float64 `json:"breadth"`
+	// Points is what the reason costs, rounded to two decimals.
+	Points float64 `json:"points"`
+	// ForcesReject is set for a critical listing covering at least
+	// [Policy.CriticalShare] of the block.
+	ForcesReject bool `json:"forces_reject,omitempty"`
+	// Text is the reason for people, such as
+	// "SpamCop (spam): 12 of 256 addresses listed, -5.7".
+	Text string `json:"text"`
+}
+
+// SourceReport is what one source did for one block.
+type SourceReport struct {
+	Name string `json:"name"`
+	Kind Kind   `json:"kind"`
+	// Status is the source's health (StatusOK for sources without a probe).
+	Status Status `json:"status"`
+	// Detail says why a source is not usable, or why it was not asked.
+	Detail string `json:"detail,omitempty"`
+	// Planned, Queried, Listed and Errors count lookups: planned for this
+	// block, finished (answered or failed), answered listed, and failed.
+	Planned int `json:"planned"`
+	Queried int `json:"queried"`
+	Listed  int `json:"listed"`
+	Errors  int `json:"errors"`
+}
+
+// ListingReport is one listed answer: an address from a per-address source,
+// or an extent (which may be wider than the block) from a whole-block source.
+type ListingReport struct {
+	Address    netip.Addr   `json:"address,omitzero"`
+	Prefix     netip.Prefix `json:"prefix,omitzero"`
+	Source     string       `json:"source"`
+	Codes      []netip.Addr `json:"codes,omitempty"`
+	Categories []string     `json:"categories"`
+	Severity   Severity     `json:"severity"` // the highest severity of the evidence
+	Scope      Scope        `json:"scope"`    // the widest scope of the evidence
+	IDs        []string     `json:"ids,omitempty"`
+	Reason     string       `json:"reason,omitempty"`
+	DelistURL  string       `json:"delist_url,omitempty"`
+}
+
+// Contains reports whether the listing covers a.
+func (l ListingReport) Contains(a netip.Addr) bool {
+	if l.Prefix.IsValid() {
+		return l.Prefix.Contains(a)
+	}
+	return l.Address == a
+}
+
+// UnknownReport is one lookup that got no answer.
+type UnknownReport struct {
+	Address netip.Addr   `json:"address,omitzero"` // zero for a whole-block lookup
+	Prefix  netip.Prefix `json:"prefix,omitzero"`  // set for a whole-block lookup
+	Source  string       `json:"source"`
+	Error   string       `json:"error"`
+	// Err is the *SourceError; it does not survive JSON.
+	Err error `json:"-"`
+}
+
+// AddressState is the state of one checked address in [Report.AddressStates].
+type AddressState uint8
+
+// Address states, in increasing precedence.
+const (
+	StateClean    AddressState = iota // every answer was "not listed"
+	StateUnknown                      // some lookup got no answer, none listed it
+	StateListed                       // listed by some source
+	StateCritical                     // listed with critical severity
+)
+
+// String returns "clean", "unknown", "listed" or "critical".
+func (s AddressState) String() string {
+	switch s {
+	case StateClean:
+		return "clean"
+	case StateUnknown:
+		return "unknown"
+	case StateListed:
+		return "listed"
+	case StateCritical:
+		return "critical"
+	}
+	return "AddressState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// AddressStatus is the state of one address.
+type AddressStatus struct {
+	Addr  netip.Addr
+	State AddressState
+}
+
+// MaxAddressStates is the largest block for which [Report.AddressStates]
+// lists every address.
+const MaxAddressStates = 1 << 16
+
+// AddressStates returns the state of each address of the block, ascending,
+// derived from Listings and Unknown alone, so it works on reports that went
+// through JSON. When the block was walked completely (not Sampled) and holds
+// at most MaxAddressStates addresses, every address is returned (a /24 gives
+// the 256 cells of a 16×16 map); otherwise only the addresses named by
+// Listings and Unknown. In an interrupted report addresses that are not
+// listed are unknown. A failed whole-block lookup makes every address not
+// listed by another source unknown.
+func (r *Report) AddressStates() []AddressStatus {
+	var addrs []netip.Addr
+	if p := r.Prefix; p.IsValid() && !r.Sampled && p.Addr().BitLen()-p.Bits() <= 16 { // at most MaxAddressStates
+		for a := range prefixRangeOf(r.Prefix).All() {
+			addrs = append(addrs, a)
+		}
+	} else {
+		for _, l := range r.Listings {
+			if l.Address.IsValid() {
+				addrs = append(addrs, l.Address)
+			}
+		}
+		for _, u := range r.Unknown {
+			if u.Address.IsValid() {
+				addrs = append(addrs, u.Address)
+			}
+		}
+		slices.SortFunc(addrs, netip.Addr.Compare)
+		addrs = slices.Compact(addrs)
+	}
+	state := make(map[netip.Addr]AddressState)
+	var extents []ListingReport
+	for _, l := range r.Listings {
+		if l.Prefix.IsValid() {
+			extents = append(extents, l)
+			continue
+		}
+		state[l.Address] = max(state[l.Address], listingState(l))
+	}
+	blockUnknown := r.Interrupted
+	for _, u := range r.Unknown {
+		if u.Address.IsValid() {
+			state[u.Address] = max(state[u.Address], StateUnknown)
+		} else {
+			blockUnknown = true
+		}
+	}
+	out := make([]AddressStatus, len(addrs))
+	for i, a := range addrs {
+		st := state[a]
+		for _, e := range extents {
+			if e.Prefix.Contains(a) {
+				st = max(st, listingState(e))
+			}
+		}
+		if blockUnknown {
+			st = max(st, StateUnknown)
+		}
+		out[i] = AddressStatus{a, st}
+	}
+	return out
+}
+
+func listingState(l ListingReport) AddressState {
+	if l.Severity >= SeverityCritical {
+		return StateCritical
+	}
+	return StateListed
+}

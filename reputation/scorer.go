@@ -1,0 +1,656 @@
+package reputation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Scorer defaults. A zero field of [Scorer] means its default.
+const (
+	// DefaultConcurrency is the number of lookups in flight at once in one
+	// call of [Scorer.Score] or [Scorer.ScoreAll].
+	DefaultConcurrency = 64
+	// DefaultTimeout bounds each lookup and each probe.
+	DefaultTimeout = 5 * time.Second
+	// DefaultMaxAddrs is the largest number of addresses of one block asked
+	// of a per-address source; larger blocks are sampled.
+	DefaultMaxAddrs = 4096
+	// DefaultSeed is the sampling seed (RFC 5782's number). It is reported
+	// in every [Report] so that a run can be repeated.
+	DefaultSeed uint64 = 5782
+)
+
+// Scorer scores IP blocks against a set of [Source]s and explains the
+// result. Its zero value is usable once Sources is set; every other zero
+// field means its documented default. A Scorer holds no state between calls,
+// is safe for concurrent use by multiple goroutines, and must not be
+// modified while a call is running.
+type Scorer struct {
+	// Sources are asked about every block. Their names must be unique.
+	Sources []Source
+	// Policy turns answers into a score and a verdict; nil means the
+	// defaults (see [Policy]).
+	Policy *Policy
+	// Concurrency is the largest number of lookups in flight at once in
+	// one call, across all blocks and sources; 0 or less means
+	// DefaultConcurrency. Limits of a single upstream belong to its source.
+	Concurrency int
+	// Timeout bounds each lookup and each probe: the source gets a context
+	// that behaves as [context.WithTimeout](ctx, Timeout) would. 0 means
+	// DefaultTimeout and a negative value means no per-lookup limit (only
+	// ctx applies).
+	Timeout time.Duration
+	// MaxAddrs is the largest number of addresses of one block asked of a
+	// per-address source; blocks with more addresses are sampled uniformly
+	// with Seed. IPv6 blocks wider than a /64 are always sampled one
+	// address per distinct /64. 0 or less means DefaultMaxAddrs.
+	MaxAddrs int
+	// Seed seeds the sampling; 0 means DefaultSeed. The same seed, blocks
+	// and sources ask about the same addresses.
+	Seed uint64
+	// AllowSpecial makes the Scorer score special-purpose address space
+	// (private, loopback, documentation, ...). By default such blocks are
+	// refused with an error wrapping prefix.ErrSpecialPurpose.
+	AllowSpecial bool
+	// Progress, if set, is called with the cumulative counters of the call:
+	// once when the lookups are planned and after each finished lookup. It
+	// is called from worker goroutines, one call at a time and with
+	// counters that never decrease; it must be quick.
+	Progress func(Progress)
+	// Logger receives probe outcomes and a summary of each call; nil means
+	// silent.
+	Logger *slog.Logger
+}
+
+// Progress holds the cumulative counters of one call of [Scorer.Score] or
+// [Scorer.ScoreAll].
+type Progress struct {
+	Planned int // lookups planned (per-address and whole-block)
+	Done    int // lookups finished, answered or failed
+	Listed  int // lookups that found a listing
+	Errors  int // lookups that got no answer
+}
+
+// Score asks every usable source about p and returns the explained report.
+// p is masked, and an IPv4-mapped IPv6 prefix is unmapped. It is the same as
+// ScoreAll with one prefix.
+//
+// Score returns an error without a report for bad input: no sources
+// ([ErrNoSources]), duplicate names ([ErrDuplicateSource]), an invalid prefix
+// ([ErrInvalidPrefix]) or special-purpose space without AllowSpecial. It
+// returns a partial report (verdict [VerdictIncomplete]) together with an
+// error when no source passed its probe ([ErrNoUsableSources]) or when ctx
+// was done before every lookup finished: then the error wraps
+// [context.Cause](ctx), so errors.Is(err, context.Canceled) or
+// errors.Is(err, context.DeadlineExceeded) holds. Failed lookups are not
+// errors of Score: they are reported in [Report.Unknown] and lower the
+// coverage.
+func (s *Scorer) Score(ctx context.Context, p netip.Prefix) (*Report, error) {
+	reps, err := s.ScoreAll(ctx, []netip.Prefix{p})
+	if reps == nil {
+		return nil, err
+	}
+	return reps[0], err
+}
+
+// ScoreAll scores many blocks in one call and returns one report per
+// prefix, in the order of ps. All blocks share one pool of Concurrency
+// lookups and one probe of each source, and an (address, source) pair shared
+// by overlapping blocks is looked up once. Errors are as for [Scorer.Score].
+func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, error) {
+	start := time.Now()
+	srcs, err := s.sourceStates()
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return []*Report{}, nil
+	}
+	r := &run{
+		s:       s,
+		pol:     s.Policy.resolve(),
+		srcs:    srcs,
+		blocks:  make([]block, len(ps)),
+		timeout: s.timeout(),
+		seed:    s.seed(),
+	}
+	for i, p := range ps {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("%w: prefix %d of %d is the zero netip.Prefix", ErrInvalidPrefix, i+1, len(ps))
+		}
+		p = canonical(p)
+		if !s.AllowSpecial {
+			if err := prefixCheckVettable(p); err != nil {
+				return nil, fmt.Errorf("reputation: %w", err)
+			}
+		}
+		r.blocks[i].p = p
+	}
+
+	r.probe(ctx)
+	var errOut error
+	switch {
+	case ctx.Err() != nil:
+		r.aborted = true
+	case !r.anyUsable():
+		r.aborted = true
+		errOut = r.noUsableError()
+	default:
+		r.plan()
+		r.execute(ctx)
+	}
+	reps := r.reports(time.Since(start))
+	if errOut == nil && ctx.Err() != nil && slices.ContainsFunc(reps, func(rep *Report) bool { return rep.Interrupted }) {
+		errOut = interruptedError(ctx)
+	}
+	if s.Logger != nil {
+		s.Logger.LogAttrs(ctx, slog.LevelDebug, "reputation: scored",
+			slog.Int("blocks", len(ps)), slog.Int("lookups", len(r.tasks)),
+			slog.Duration("duration", time.Since(start)), slog.Any("error", errOut))
+	}
+	return reps, errOut
+}
+
+// Probe checks the health of every source: sources that implement [Prober]
+// are probed concurrently, each bounded by Timeout; the others are reported
+// as [StatusOK]. The result is in the order of Sources. It is what a service
+// shows on a health endpoint.
+func (s *Scorer) Probe(ctx context.Context) []SourceReport {
+	srcs := make([]srcState, len(s.Sources))
+	for i, src := range s.Sources {
+		srcs[i] = newSrcState(src)
+	}
+	r := &run{s: s, srcs: srcs, timeout: s.timeout()}
+	r.probe(ctx)
+	out := make([]SourceReport, len(srcs))
+	for i, st := range srcs {
+		out[i] = SourceReport{Name: st.name, Kind: st.info.Kind, Status: st.health.Status, Detail: st.health.Detail}
+	}
+	return out
+}
+
+func (s *Scorer) timeout() time.Duration {
+	switch {
+	case s.Timeout == 0:
+		return DefaultTimeout
+	case s.Timeout < 0:
+		return 0
+	}
+	return s.Timeout
+}
+
+func (s *Scorer) seed() uint64 {
+	if s.Seed == 0 {
+		return DefaultSeed
+	}
+	return s.Seed
+}
+
+func (s *Scorer) concurrency() int {
+	if s.Concurrency <= 0 {
+		return DefaultConcurrency
+	}
+	return s.Concurrency
+}
+
+func (s *Scorer) maxAddrs() int {
+	if s.MaxAddrs <= 0 {
+		return DefaultMaxAddrs
+	}
+	return s.MaxAddrs
+}
+
+// canonical masks p and unmaps an IPv4-mapped IPv6 prefix.
+func canonical(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p.Masked()
+}
+
+func interruptedError(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, ctx.Err()) {
+		return fmt.Errorf("reputation: scoring interrupted: %w", cause)
+	}
+	return fmt.Errorf("reputation: scoring interrupted: %w: %w", ctx.Err(), cause)
+}
+
+// srcState is one source as seen by one call.
+type srcState struct {
+	src    Source
+	name   string
+	info   Info
+	pl     PrefixLookuper // nil for per-address sources
+	pr     Prober         // nil if the source has no probe
+	health Health
+}
+
+func newSrcState(src Source) srcState {
+	st := srcState{src: src, name: src.Name(), info: Info{Kind: KindOther, IPv4: true, IPv6: true}}
+	if d, ok := src.(Describer); ok {
+		st.info = d.Info()
+		if st.info.Kind == "" {
+			st.info.Kind = KindOther
+		}
+	}
+	st.pl, _ = src.(PrefixLookuper)
+	st.pr, _ = src.(Prober)
+	st.health = Health{Status: StatusOK}
+	return st
+}
+
+func (st *srcState) answers(a netip.Addr) bool {
+	if a.Is4() {
+		return st.info.IPv4
+	}
+	return st.info.IPv6
+}
+
+func (s *Scorer) sourceStates() ([]srcState, error) {
+	if len(s.Sources) == 0 {
+		return nil, ErrNoSources
+	}
+	srcs := make([]srcState, len(s.Sources))
+	seen := make(map[string]bool, len(s.Sources))
+	for i, src := range s.Sources {
+		if src == nil {
+			return nil, fmt.Errorf("%w: source %d of %d is nil", ErrNoSources, i+1, len(s.Sources))
+		}
+		srcs[i] = newSrcState(src)
+		if seen[srcs[i].name] {
+			return nil, fmt.Errorf("%w: %q", ErrDuplicateSource, srcs[i].name)
+		}
+		seen[srcs[i].name] = true
+	}
+	return srcs, nil
+}
+
+// task is one lookup: of addr, or of blocks[block].p when block >= 0.
+type task struct {
+	addr  netip.Addr
+	src   int32
+	block int32
+}
+
+// Task states.
+const (
+	statePending uint32 = iota // not run, or interrupted by the caller's ctx
+	stateDone                  // finished: answered or failed
+)
+
+// result is the outcome of one task; written only by the worker that ran it.
+type result struct {
+	listing Listing
+	matches []Match
+	err     error
+	state   uint32
+}
+
+// block is one prefix of the call and its plan.
+type block struct {
+	p       netip.Prefix
+	addrs   []netip.Addr // the addresses asked of per-address sources
+	sampled bool         // addrs is a sample of the block
+	plans   []srcPlan    // per source
+}
+
+// srcPlan is what one source is asked about one block.
+type srcPlan struct {
+	skip    string  // why the source is not asked, if it is not
+	tasks   []int32 // task indices, ascending by address
+	sel     []int   // budget sample: indices into block.addrs; nil means all
+	sampled bool    // the source is asked about fewer addresses than the block holds
+}
+
+// run is the state of one call.
+type run struct {
+	s       *Scorer
+	pol     *policy
+	srcs    []srcState
+	blocks  []block
+	tasks   []task
+	results []result
+	timeout time.Duration
+	seed    uint64
+	aborted bool // cancelled or no usable source before any lookup
+
+	done, listed, errs atomic.Int64
+	progMu             sync.Mutex
+}
+
+func (r *run) probe(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := range r.srcs {
+		st := &r.srcs[i]
+		if st.pr == nil {
+			continue
+		}
+		wg.Go(func() {
+			pctx, cancel := ctx, context.CancelFunc(func() {})
+			if r.timeout > 0 {
+				pctx, cancel = context.WithTimeout(ctx, r.timeout)
+			}
+			defer cancel()
+			h := st.pr.Probe(pctx)
+			if h.Status == "" {
+				h.Status = StatusUnreachable
+				if h.Detail == "" {
+					h.Detail = "probe returned no status"
+				}
+			}
+			st.health = h
+		})
+	}
+	wg.Wait()
+	if r.s.Logger == nil {
+		return
+	}
+	for _, st := range r.srcs {
+		if !st.health.Status.Usable() {
+			r.s.Logger.LogAttrs(ctx, slog.LevelWarn, "reputation: source not usable",
+				slog.String("source", st.name), slog.String("status", string(st.health.Status)),
+				slog.String("detail", st.health.Detail))
+		}
+	}
+}
+
+func (r *run) anyUsable() bool {
+	return slices.ContainsFunc(r.srcs, func(st srcState) bool { return st.health.Status.Usable() })
+}
+
+func (r *run) noUsableError() error {
+	errs := make([]error, 0, len(r.srcs))
+	for _, st := range r.srcs {
+		h := st.health
+		msg := fmt.Sprintf("%s: %s", st.name, h.Status)
+		if h.Detail != "" {
+			msg += ": " + h.Detail
+		}
+		if h.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", msg, h.Err))
+		} else {
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrNoUsableSources, errors.Join(errs...))
+}
+
+// addressesOf returns the addresses of p asked of per-address sources and
+// whether they are a sample.
+func (r *run) addressesOf(p netip.Prefix) ([]netip.Addr, bool) {
+	n := r.s.maxAddrs()
+	host := p.Addr().BitLen() - p.Bits()
+	switch {
+	case p.Addr().Is6() && p.Bits() < 64:
+		return prefixSampleSubnets(p, 64, n, r.seed), true
+	case host < 62 && uint64(1)<<host <= uint64(n):
+		addrs := make([]netip.Addr, 0, 1<<host)
+		for a := range prefixRangeOf(p).All() {
+			addrs = append(addrs, a)
+		}
+		return addrs, false
+	}
+	return prefixSample(p, n, r.seed), true
+}
+
+func (r *run) plan() {
+	// Which sources apply to which block, and the addresses of each block.
+	perAddr := make([]int, len(r.srcs)) // planned per-address lookups per source
+	for bi := range r.blocks {
+		b := &r.blocks[bi]
+		b.plans = make([]srcPlan, len(r.srcs))
+		for j := range r.srcs {
+			st, sp := &r.srcs[j], &b.plans[j]
+			switch {
+			case !st.health.Status.Usable():
+				sp.skip = "not queried: " + string(st.health.Status)
+			case !st.answers(b.p.Addr()):
+				sp.skip = "not queried: does not answer for " + family(b.p.Addr())
+			case st.pl == nil:
+				if b.addrs == nil {
+					b.addrs, b.sampled = r.addressesOf(b.p)
+				}
+				perAddr[j] += len(b.addrs)
+			}
+		}
+	}
+	// Budgets: sample each block in proportion rather than exceed them.
+	for j := range r.srcs {
+		st := &r.srcs[j]
+		if st.pl != nil || st.info.Budget <= 0 || perAddr[j] <= st.info.Budget {
+			continue
+		}
+		for bi := range r.blocks {
+			b := &r.blocks[bi]
+			if sp := &b.plans[j]; sp.skip == "" {
+				q := int(int64(st.info.Budget) * int64(len(b.addrs)) / int64(perAddr[j]))
+				if q == 0 {
+					sp.skip = "not queried: query budget exhausted"
+					continue
+				}
+				sp.sel = pickIndices(len(b.addrs), q, r.seed)
+			}
+		}
+	}
+	// Tasks: whole-block lookups first, then addresses in order, each
+	// address asked of every per-address source in turn.
+	dedupe := overlapping(r.blocks)
+	type key struct {
+		p   netip.Prefix
+		a   netip.Addr
+		src int32
+	}
+	var seen map[key]int32
+	if dedupe {
+		seen = make(map[key]int32)
+	}
+	add := func(k key, t task) int32 {
+		if dedupe {
+			if i, ok := seen[k]; ok {
+				return i
+			}
+			seen[k] = int32(len(r.tasks))
+		}
+		r.tasks = append(r.tasks, t)
+		return int32(len(r.tasks) - 1)
+	}
+	total := 0
+	for bi := range r.blocks {
+		total += len(r.blocks[bi].addrs) * len(r.srcs)
+	}
+	r.tasks = make([]task, 0, len(r.blocks)*len(r.srcs)+total)
+	for bi := range r.blocks {
+		b := &r.blocks[bi]
+		for j := range r.srcs {
+			if sp := &b.plans[j]; sp.skip == "" && r.srcs[j].pl != nil {
+				sp.tasks = []int32{add(key{p: b.p, src: int32(j)}, task{src: int32(j), block: int32(bi)})}
+			}
+		}
+	}
+	for bi := range r.blocks {
+		b := &r.blocks[bi]
+		var cursors []int // position in plans[j].sel
+		for j := range r.srcs {
+			if sp := &b.plans[j]; sp.skip == "" && r.srcs[j].pl == nil {
+				n := len(b.addrs)
+				if sp.sel != nil {
+					n = len(sp.sel)
+				}
+				sp.tasks = make([]int32, 0, n)
+				sp.sampled = b.sampled || sp.sel != nil
+			}
+		}
+		cursors = make([]int, len(r.srcs))
+		for ai, a := range b.addrs {
+			for j := range r.srcs {
+				sp := &b.plans[j]
+				if sp.skip != "" || r.srcs[j].pl != nil {
+					continue
+				}
+				if sp.sel != nil {
+					if cursors[j] >= len(sp.sel) || sp.sel[cursors[j]] != ai {
+						continue
+					}
+					cursors[j]++
+				}
+				sp.tasks = append(sp.tasks, add(key{a: a, src: int32(j)}, task{addr: a, src: int32(j), block: -1}))
+			}
+		}
+	}
+	r.results = make([]result, len(r.tasks))
+}
+
+// pickIndices returns k distinct indices below n, ascending, reproducible
+// for (n, k, seed).
+func pickIndices(n, k int, seed uint64) []int {
+	rng := rand.New(rand.NewPCG(seed, uint64(n)))
+	pick := make([]bool, n)
+	for j := n - k; j < n; j++ { // Floyd's algorithm
+		t := rng.IntN(j + 1)
+		if pick[t] {
+			t = j
+		}
+		pick[t] = true
+	}
+	out := make([]int, 0, k)
+	for i, ok := range pick {
+		if ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// overlapping reports whether any two blocks overlap.
+func overlapping(bs []block) bool {
+	if len(bs) < 2 {
+		return false
+	}
+	ps := make([]netip.Prefix, len(bs))
+	for i := range bs {
+		ps[i] = bs[i].p
+	}
+	slices.SortFunc(ps, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	for i := 1; i < len(ps); i++ {
+		// Sorted by start, a prefix that overlaps a later one contains it
+		// and every prefix between them, so neighbours suffice.
+		if ps[i-1].Overlaps(ps[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// execute runs every task through one pool of workers that pull task
+// indices from a shared counter; each writes only its task's result slot.
+// It returns when every worker has finished.
+func (r *run) execute(ctx context.Context) {
+	r.report(Progress{Planned: len(r.tasks)}, false)
+	workers := min(r.s.concurrency(), len(r.tasks))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() { r.work(ctx, &next) })
+	}
+	wg.Wait()
+}
+
+func (r *run) work(ctx context.Context, next *atomic.Int64) {
+	var w *lookupWorker
+	if r.timeout > 0 {
+		w = &lookupWorker{parent: ctx}
+		defer w.close()
+	}
+	n := int64(len(r.tasks))
+	for ctx.Err() == nil {
+		i := next.Add(1) - 1
+		if i >= n {
+			return
+		}
+		r.do(ctx, w, int(i))
+	}
+}
+
+// do runs task i. With a per-lookup timeout, the lookup gets a context that
+// behaves as context.WithTimeout(ctx, Timeout) would (see lookupCtx).
+func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
+	t := &r.tasks[i]
+	st := &r.srcs[t.src]
+	res := &r.results[i]
+	var lctx context.Context = ctx
+	var lc *lookupCtx
+	if w != nil {
+		lc = w.start(r.timeout)
+		lctx = lc
+	}
+	var listed bool
+	if t.block >= 0 {
+		p := r.blocks[t.block].p
+		res.matches, res.err = st.pl.LookupPrefix(lctx, p)
+		listed = len(res.matches) > 0
+		if res.err != nil {
+			res.err = &SourceError{Source: st.name, Prefix: p, Err: res.err}
+		}
+	} else {
+		res.listing, res.err = st.src.Lookup(lctx, t.addr)
+		listed = res.listing.Listed
+		if res.err != nil {
+			res.err = &SourceError{Source: st.name, Addr: t.addr, Err: res.err}
+		}
+	}
+	if lc != nil {
+		w.finish(lc)
+	}
+	if res.err != nil && ctx.Err() != nil {
+		// Interrupted by the caller: not an answer, not a source failure.
+		res.err, res.matches, res.listing = nil, nil, Listing{}
+		return
+	}
+	res.state = stateDone
+	r.done.Add(1)
+	if res.err != nil {
+		r.errs.Add(1)
+	} else if listed {
+		r.listed.Add(1)
+	}
+	if r.s.Progress != nil {
+		r.report(Progress{Planned: len(r.tasks)}, true)
+	}
+}
+
+// report calls the Progress callback, one call at a time.
+func (r *run) report(p Progress, load bool) {
+	if r.s.Progress == nil {
+		return
+	}
+	r.progMu.Lock()
+	defer r.progMu.Unlock()
+	if load {
+		p.Done, p.Listed, p.Errors = int(r.done.Load()), int(r.listed.Load()), int(r.errs.Load())
+	}
+	r.s.Progress(p)
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }

@@ -1,0 +1,691 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/prefixvet/prefixvet/reputation"
+)
+
+// Defaults and fixed periods used by [DNSBL].
+const (
+	// DefaultMaxInFlight is the in-flight cap of a DNSBL whose MaxInFlight
+	// is 0: at most this many lookups of one zone wait for an answer at once.
+	DefaultMaxInFlight = 64
+
+	// RateLimitBackoff is how long a DNSBL stops querying its zone after the
+	// list answered "rate limited" (such as Spamhaus 127.255.255.255). During
+	// the back-off every lookup fails at once with [ErrRateLimited]. The
+	// period is SpamAssassin's dns_block_time default.
+	RateLimitBackoff = 300 * time.Second
+
+	// ProbeCacheTTL is how long a DNSBL reuses the result of a completed
+	// [DNSBL.Probe]. Probes cut short by their context are not cached.
+	ProbeCacheTTL = 5 * time.Minute
+
+	// ProbeSlow is the probe duration above which a zone that answered its
+	// test points correctly is reported [reputation.StatusDegraded] rather
+	// than [reputation.StatusOK].
+	ProbeSlow = 2 * time.Second
+)
+
+// ErrNoClient is returned by [DNSBL.Lookup] (and reported by [DNSBL.Probe])
+// when the DNSBL has no Client.
+var ErrNoClient = errors.New("sources: DNSBL has no DNS client")
+
+// DNSBL is a DNSBL zone queried over DNS. It implements [reputation.Source],
+// [reputation.Prober] and [reputation.Describer].
+//
+// A DNSBL is configured by setting its exported fields before first use; Zone
+// and Client are required. Every lookup ends in exactly one of three
+// outcomes: listed (a [reputation.Listing] with Listed set and one
+// [reputation.Evidence] per return code), not listed (the zero Listing and a
+// nil error, for NXDOMAIN or NOERROR without an A record) or unknown (a nil
+// Listing and an error wrapping one of the package's sentinel errors). An
+// unknown outcome is never reported as listed or as not listed.
+//
+// A DNSBL holds internal state (a rate limiter, an in-flight cap, the
+// rate-limit back-off and a probe cache), created on first use. It is safe for
+// concurrent use by multiple goroutines once its fields are set, and must not
+// be copied after first use.
+type DNSBL struct {
+	_ [0]sync.Mutex // no copying after first use (go vet copylocks)
+
+	// Zone describes the zone: its name, return codes, error codes, rate
+	// and address families. Zone.Zone is required. A zone with Dead set is
+	// refused with [ErrDeadList].
+	Zone ZoneInfo
+
+	// Key is the access key of a keyed mirror (such as Spamhaus DQS). When
+	// set, queries go to Zone.KeyedZone with "{key}" replaced by Key; a
+	// zone without KeyedZone then fails with [ErrBadKey]. The key never
+	// appears in an error, a log line, a [reputation.Health] or the
+	// formatted DNSBL. Empty means the public zone.
+	Key string
+
+	// Client sends the DNS queries. Required: a nil Client makes every
+	// lookup fail with [ErrNoClient]. If Client implements [fmt.Stringer]
+	// (naming its resolver), probe reports use that name.
+	Client Exchanger
+
+	// MaxInFlight caps the lookups of this zone waiting for an answer at
+	// once; 0 means [DefaultMaxInFlight]. The rate limit (Zone.Rate)
+	// applies as well.
+	MaxInFlight int
+
+	// Logger receives debug records about probes and rate-limit back-offs;
+	// nil means silent.
+	Logger *slog.Logger
+
+	once  sync.Once
+	state *dnsblState
+}
+
+// dnsblState is the lazily created mutable state of a DNSBL.
+type dnsblState struct {
+	limiter  *bucket // nil when the zone has no rate limit
+	inflight *semaphore.Weighted
+
+	mu           sync.Mutex
+	backoffUntil time.Time // zero when not backing off
+
+	probeMu   sync.Mutex
+	probed    bool
+	probeAt   time.Time
+	probeDone reputation.Health
+	probeWait chan struct{} // closed when the running probe ends; nil if none
+}
+
+func (bl *DNSBL) init() *dnsblState {
+	bl.once.Do(func() {
+		n := bl.MaxInFlight
+		if n <= 0 {
+			n = DefaultMaxInFlight
+		}
+		st := &dnsblState{inflight: semaphore.NewWeighted(int64(n))}
+		if r := bl.Zone.Rate; r > 0 && !math.IsInf(r, 0) && !math.IsNaN(r) {
+			st.limiter = newBucket(r)
+		}
+		bl.state = st
+	})
+	return bl.state
+}
+
+// Name returns the zone name (Zone.Zone), never the keyed zone name.
+func (bl *DNSBL) Name() string { return bl.Zone.Zone }
+
+// Info reports the kind, the address families the zone answers for and its
+// per-run query budget, so the Scorer does not ask about an address family the
+// zone does not serve.
+func (bl *DNSBL) Info() reputation.Info {
+	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: bl.Zone.IPv4, IPv6: bl.Zone.IPv6, Budget: bl.Zone.Budget}
+}
+
+// String returns "dnsbl(ZONE)", adding "keyed" when an access key is set. It
+// never contains the key.
+func (bl *DNSBL) String() string {
+	if bl == nil {
+		return "dnsbl(<nil>)"
+	}
+	if bl.Key != "" {
+		return "dnsbl(" + bl.Zone.Zone + ", keyed)"
+	}
+	return "dnsbl(" + bl.Zone.Zone + ")"
+}
+
+// GoString returns the same text as String, so %#v does not print the key.
+func (bl *DNSBL) GoString() string { return bl.String() }
+
+// Format implements [fmt.Formatter]: every verb prints the String form, so no
+// verb or flag (%v, %+v, %#v, %s, %q) can print the access key.
+func (bl *DNSBL) Format(f fmt.State, verb rune) {
+	switch verb {
+	case 'q':
+		fmt.Fprintf(f, "%q", bl.String())
+	default:
+		fmt.Fprint(f, bl.String())
+	}
+}
+
+// Lookup reports whether the zone lists addr; see [DNSBL] for the three
+// outcomes. Errors wrap a sentinel:
+//
+//   - [ErrUnsupported] for an address family the zone does not serve (an
+//     IPv4-mapped IPv6 address is queried as IPv6, as RFC 5782 requires);
+//   - [ErrRefused], [ErrRateLimited], [ErrBadKey], [ErrUnknownZone] for the
+//     zone's error codes (ZoneInfo.Errors) and for the REFUSED rcode;
+//   - [ErrServFail] for SERVFAIL and any other failure rcode (the error is a
+//     [*RcodeError] recording it);
+//   - [ErrBogusAnswer] for an A record outside 127.0.0.0/8 or for a name
+//     other than the one asked (CNAME chains are followed within the answer);
+//   - [ErrTimeout] when no answer was obtained, also wrapping the context's
+//     error when ctx ended the query;
+//   - [ErrDeadList] for a zone with Dead set, [ErrNoClient] without a Client.
+//
+// After an answer meaning "rate limited", lookups fail at once with
+// [ErrRateLimited] for [RateLimitBackoff]. When Zone.TXT is set, a listed
+// answer costs one more query for the TXT reason; a failed TXT query leaves
+// Reason empty and does not change the outcome.
+func (bl *DNSBL) Lookup(ctx context.Context, addr netip.Addr) (reputation.Listing, error) {
+	if err := bl.usable(addr); err != nil {
+		return reputation.Listing{}, err
+	}
+	st := bl.init()
+	if err := st.checkBackoff(bl.Zone.Zone); err != nil {
+		return reputation.Listing{}, err
+	}
+	if err := st.inflight.Acquire(ctx, 1); err != nil {
+		return reputation.Listing{}, fmt.Errorf("%w: %s: waiting to query %s: %w", ErrTimeout, bl.Zone.Zone, addr, err)
+	}
+	defer st.inflight.Release(1)
+	return bl.lookup(ctx, st, addr, bl.Zone.TXT)
+}
+
+// usable checks the configuration and the address family.
+func (bl *DNSBL) usable(addr netip.Addr) error {
+	z := &bl.Zone
+	switch {
+	case z.Zone == "":
+		return errors.New("sources: DNSBL has no zone")
+	case z.Dead != "":
+		return fmt.Errorf("%w: %s: %s", ErrDeadList, z.Zone, z.Dead)
+	case bl.Client == nil:
+		return fmt.Errorf("%w (zone %s)", ErrNoClient, z.Zone)
+	case !addr.IsValid():
+		return fmt.Errorf("sources: %s: invalid address", z.Zone)
+	case addr.Is4() && !z.IPv4:
+		return fmt.Errorf("%w: %s does not answer for IPv4 (%s)", ErrUnsupported, z.Zone, addr)
+	case addr.Is6() && !z.IPv6:
+		return fmt.Errorf("%w: %s does not answer for IPv6 (%s)", ErrUnsupported, z.Zone, addr)
+	}
+	return nil
+}
+
+// queryZone returns the zone to query: the public zone, or the keyed mirror
+// with the key substituted.
+func (bl *DNSBL) queryZone() (string, error) {
+	z := &bl.Zone
+	if bl.Key == "" {
+		return z.Zone, nil
+	}
+	if z.KeyedZone == "" || !strings.Contains(z.KeyedZone, "{key}") {
+		return "", fmt.Errorf("%w: %s: an access key is set but the zone defines no keyed mirror", ErrBadKey, z.Zone)
+	}
+	if !validLabel(bl.Key) {
+		return "", fmt.Errorf("%w: %s: the access key is not a valid DNS label (letters, digits and '-', at most 63)", ErrBadKey, z.Zone)
+	}
+	return strings.ReplaceAll(z.KeyedZone, "{key}", bl.Key), nil
+}
+
+func validLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// redact removes the access key from s.
+func (bl *DNSBL) redact(s string) string {
+	if bl.Key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, bl.Key, "<key>")
+}
+
+// lookup queries and interprets; the caller holds an in-flight slot.
+func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wantTXT bool) (reputation.Listing, error) {
+	zone, err := bl.queryZone()
+	if err != nil {
+		return reputation.Listing{}, err
+	}
+	qname := string(appendQueryName(make([]byte, 0, 74+len(zone)), addr, zone+"."))
+	codes, ttl, err := bl.queryA(ctx, st, qname, addr)
+	if err != nil {
+		return reputation.Listing{}, err
+	}
+	if len(codes) == 0 {
+		return reputation.Listing{}, nil
+	}
+	ev, err := bl.Zone.Decode(codes)
+	if err != nil {
+		if errors.Is(err, ErrRateLimited) {
+			st.startBackoff(bl)
+		}
+		return reputation.Listing{}, fmt.Errorf("%w (query for %s)", err, addr)
+	}
+	l := reputation.Listing{Listed: true, Evidence: ev, TTL: ttl, DelistURL: bl.Zone.Delist(addr)}
+	if wantTXT {
+		l.Reason = bl.queryTXT(ctx, st, qname)
+	}
+	return l, nil
+}
+
+// exchange sends one query through the rate limiter, mapping transport
+// failures to ErrTimeout and failure rcodes to *RcodeError.
+func (bl *DNSBL) exchange(ctx context.Context, st *dnsblState, qname string, qtype uint16, addr netip.Addr) (*dns.Msg, error) {
+	if st.limiter != nil {
+		if err := st.limiter.wait(ctx); err != nil {
+			return nil, fmt.Errorf("%w: %s: rate limit wait for %s: %w", ErrTimeout, bl.Zone.Zone, addr, err)
+		}
+	}
+	m, err := bl.Client.Exchange(ctx, qname, qtype)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%w)", err, cerr)
+		}
+		return nil, fmt.Errorf("%w: %s: no answer for %s: %w", ErrTimeout, bl.Zone.Zone, addr, bl.scrub(err))
+	}
+	if m == nil {
+		return nil, fmt.Errorf("%w: %s: no answer for %s", ErrTimeout, bl.Zone.Zone, addr)
+	}
+	switch m.Rcode {
+	case dns.RcodeSuccess, dns.RcodeNameError:
+		return m, nil
+	}
+	return nil, &RcodeError{Zone: bl.Zone.Zone, Addr: addr, Rcode: m.Rcode}
+}
+
+// scrub returns err, or when a key is set a wrapper whose text has the key
+// removed; errors.Is still sees the wrapped chain.
+func (bl *DNSBL) scrub(err error) error {
+	if bl.Key == "" {
+		return err
+	}
+	return &redactedError{msg: bl.redact(err.Error()), err: err}
+}
+
+// redactedError hides the text of an error that may contain an access key.
+// It answers errors.Is for the hidden chain but does not expose it through
+// Unwrap, so no caller can print the original text by unwrapping.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+
+func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+// queryA asks for the A records of qname and returns the answers owned by
+// qname or by the CNAME chain starting at it, with the smallest TTL seen.
+func (bl *DNSBL) queryA(ctx context.Context, st *dnsblState, qname string, addr netip.Addr) ([]netip.Addr, time.Duration, error) {
+	m, err := bl.exchange(ctx, st, qname, dns.TypeA, addr)
+	if err != nil {
+		return nil, 0, err
+	}
+	if m.Rcode == dns.RcodeNameError {
+		return nil, 0, nil
+	}
+	chain, minTTL := cnameChain(m.Answer, qname)
+	var codes []netip.Addr
+	for _, rr := range m.Answer {
+		a, ok := rr.(*dns.A)
+		if !ok {
+			continue
+		}
+		if !chain[strings.ToLower(a.Hdr.Name)] {
+			return nil, 0, fmt.Errorf("%w: %s: A record for %q in the answer for %s", ErrBogusAnswer, bl.Zone.Zone, bl.redact(a.Hdr.Name), addr)
+		}
+		ip, ok := netip.AddrFromSlice(a.A)
+		if !ok {
+			return nil, 0, fmt.Errorf("%w: %s: malformed A record for %s", ErrBogusAnswer, bl.Zone.Zone, addr)
+		}
+		codes = append(codes, ip.Unmap())
+		minTTL = min(minTTL, a.Hdr.Ttl)
+	}
+	if len(codes) == 0 {
+		return nil, 0, nil
+	}
+	return codes, time.Duration(minTTL) * time.Second, nil
+}
+
+// cnameChain returns the lower-cased names reachable from qname through the
+// CNAME records of answer, and the smallest TTL of those CNAMEs (MaxUint32 if
+// none).
+func cnameChain(answer []dns.RR, qname string) (map[string]bool, uint32) {
+	name := strings.ToLower(qname)
+	chain := map[string]bool{name: true}
+	minTTL := uint32(math.MaxUint32)
+	for range answer { // a chain cannot be longer than the answer
+		next := ""
+		for _, rr := range answer {
+			if c, ok := rr.(*dns.CNAME); ok && strings.ToLower(c.Hdr.Name) == name {
+				next = strings.ToLower(c.Target)
+				minTTL = min(minTTL, c.Hdr.Ttl)
+				break
+			}
+		}
+		if next == "" || chain[next] {
+			break
+		}
+		chain[next] = true
+		name = next
+	}
+	return chain, minTTL
+}
+
+// queryTXT returns the TXT reason for qname, or "" if none could be had.
+func (bl *DNSBL) queryTXT(ctx context.Context, st *dnsblState, qname string) string {
+	m, err := bl.exchange(ctx, st, qname, dns.TypeTXT, netip.Addr{})
+	if err != nil || m.Rcode != dns.RcodeSuccess {
+		if err != nil && bl.Logger != nil {
+			bl.Logger.DebugContext(ctx, "dnsbl: TXT query failed", "zone", bl.Zone.Zone, "err", err)
+		}
+		return ""
+	}
+	chain, _ := cnameChain(m.Answer, qname)
+	var parts []string
+	for _, rr := range m.Answer {
+		if t, ok := rr.(*dns.TXT); ok && chain[strings.ToLower(t.Hdr.Name)] {
+			parts = append(parts, strings.Join(t.Txt, ""))
+		}
+	}
+	return bl.redact(strings.Join(parts, "; "))
+}
+
+// RcodeError reports a DNS answer whose rcode is a failure. It wraps
+// [ErrRefused] for REFUSED and [ErrServFail] for SERVFAIL and every other
+// failure rcode.
+type RcodeError struct {
+	Zone  string     // the zone queried (never the keyed name)
+	Addr  netip.Addr // the address looked up; invalid for a probe's TXT query
+	Rcode int        // the rcode, such as dns.RcodeServerFailure
+}
+
+// Error returns text such as "sources: server failure: zen.example.org:
+// SERVFAIL for 192.0.2.1".
+func (e *RcodeError) Error() string {
+	name, ok := dns.RcodeToString[e.Rcode]
+	if !ok {
+		name = fmt.Sprintf("rcode %d", e.Rcode)
+	}
+	what := ""
+	if e.Addr.IsValid() {
+		what = " for " + e.Addr.String()
+	}
+	return e.Unwrap().Error() + ": " + e.Zone + ": " + name + what
+}
+
+// Unwrap returns [ErrRefused] or [ErrServFail].
+func (e *RcodeError) Unwrap() error {
+	if e.Rcode == dns.RcodeRefused {
+		return ErrRefused
+	}
+	return ErrServFail
+}
+
+func (st *dnsblState) checkBackoff(zone string) error {
+	st.mu.Lock()
+	until := st.backoffUntil
+	st.mu.Unlock()
+	if until.IsZero() {
+		return nil
+	}
+	if now := time.Now(); now.Before(until) {
+		return fmt.Errorf("%w: %s: backing off for %s after a rate-limit answer", ErrRateLimited, zone, until.Sub(now).Round(time.Second))
+	}
+	return nil
+}
+
+func (st *dnsblState) startBackoff(bl *DNSBL) {
+	st.mu.Lock()
+	st.backoffUntil = time.Now().Add(RateLimitBackoff)
+	st.mu.Unlock()
+	if bl.Logger != nil {
+		bl.Logger.Debug("dnsbl: rate limited by list operator, backing off", "zone", bl.Zone.Zone, "for", RateLimitBackoff)
+	}
+}
+
+// bucket is a token bucket: rate tokens per second, holding at most burst.
+// Waiters reserve a token (the count may go negative) and sleep until it is
+// theirs; a waiter whose context ends first returns its token.
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+// newBucket returns a full bucket for rate queries per second; the burst is
+// one second's worth, at least one query.
+func newBucket(rate float64) *bucket {
+	burst := max(1, math.Floor(rate))
+	return &bucket{rate: rate, burst: burst, tokens: burst, last: time.Now()}
+}
+
+// wait takes one token, sleeping until it is available or ctx ends. It
+// returns at once, without taking a token, when ctx would end first.
+func (b *bucket) wait(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	now := time.Now()
+	if elapsed := now.Sub(b.last); elapsed > 0 {
+		b.tokens = min(b.burst, b.tokens+elapsed.Seconds()*b.rate)
+	}
+	b.last = now
+	b.tokens--
+	var d time.Duration
+	if b.tokens < 0 {
+		d = time.Duration(math.Ceil(-b.tokens / b.rate * float64(time.Second)))
+	}
+	if dl, ok := ctx.Deadline(); ok && d > 0 && dl.Before(now.Add(d)) {
+		b.tokens++
+		b.mu.Unlock()
+		return fmt.Errorf("next query allowed in %s, after the deadline: %w", d, context.DeadlineExceeded)
+	}
+	b.mu.Unlock()
+	if d == 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		b.mu.Lock()
+		b.tokens++
+		b.mu.Unlock()
+		return context.Cause(ctx)
+	}
+}
+
+// Probe checks the zone's RFC 5782 test points (§5, §7): the positive test
+// point (127.0.0.2, or ::ffff:7f00:2 as an IPv6 query for a zone that answers
+// only for IPv6) must be listed with any code in 127.0.0.0/8, and the negative
+// one (127.0.0.1 or ::ffff:7f00:1) must not be, unless Zone.LoopbackListed.
+//
+// The outcome is [reputation.StatusOK] (or [reputation.StatusDegraded] when
+// the test points took longer than [ProbeSlow]); [reputation.StatusDead] when
+// the zone lists the negative test point (it lists the world), does not list
+// the positive one (a dead list, or a resolver the list silently blocks) or
+// answers outside 127/8, with Err wrapping [ErrBrokenList]; a zone with Dead
+// set is dead with [ErrDeadList]; [reputation.StatusRefused] for error codes,
+// the REFUSED rcode and a rejected key, with Detail naming the resolver (the
+// Client's String method, if any) and the code; and
+// [reputation.StatusUnreachable] for timeouts and SERVFAIL.
+//
+// A completed probe is cached for [ProbeCacheTTL]; concurrent calls share one
+// probe. A probe cut short by ctx reports [reputation.StatusUnreachable] and
+// is not cached. Probe ignores the rate-limit back-off, since it is how a
+// caller learns whether the zone is usable, but honours the rate limit.
+func (bl *DNSBL) Probe(ctx context.Context) reputation.Health {
+	if bl.Zone.Dead != "" {
+		return reputation.Health{Status: reputation.StatusDead, Detail: bl.Zone.Zone + ": " + bl.Zone.Dead,
+			Err: fmt.Errorf("%w: %s: %s", ErrDeadList, bl.Zone.Zone, bl.Zone.Dead)}
+	}
+	st := bl.init()
+	for {
+		st.probeMu.Lock()
+		if st.probed && time.Since(st.probeAt) < ProbeCacheTTL {
+			h := st.probeDone
+			st.probeMu.Unlock()
+			return h
+		}
+		if wait := st.probeWait; wait != nil {
+			st.probeMu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				err := fmt.Errorf("%w: %s: probe: %w", ErrTimeout, bl.Zone.Zone, context.Cause(ctx))
+				return reputation.Health{Status: reputation.StatusUnreachable, Detail: err.Error(), Err: err}
+			}
+		}
+		done := make(chan struct{})
+		st.probeWait = done
+		st.probeMu.Unlock()
+
+		h := bl.probe(ctx, st)
+
+		st.probeMu.Lock()
+		if ctx.Err() == nil {
+			st.probed, st.probeAt, st.probeDone = true, time.Now(), h
+		}
+		st.probeWait = nil
+		st.probeMu.Unlock()
+		close(done)
+		if bl.Logger != nil {
+			bl.Logger.DebugContext(ctx, "dnsbl: probe", "zone", bl.Zone.Zone, "status", h.Status, "detail", h.Detail)
+		}
+		return h
+	}
+}
+
+// TestPoints returns the RFC 5782 §5 test points probed for the zone: the
+// IPv4 points for a zone that answers for IPv4, else the IPv6 points (the
+// IPv4-mapped addresses, queried as IPv6 nibble names).
+func (z *ZoneInfo) TestPoints() (listed, notListed netip.Addr) {
+	if !z.IPv4 && z.IPv6 {
+		return netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 0x7f, 15: 2}),
+			netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 0x7f, 15: 1})
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 2}), netip.AddrFrom4([4]byte{127, 0, 0, 1})
+}
+
+func (bl *DNSBL) probe(ctx context.Context, st *dnsblState) reputation.Health {
+	if bl.Client == nil {
+		err := fmt.Errorf("%w (zone %s)", ErrNoClient, bl.Zone.Zone)
+		return reputation.Health{Status: reputation.StatusUnreachable, Detail: err.Error(), Err: err}
+	}
+	start := time.Now()
+	pos, neg := bl.Zone.TestPoints()
+	l, err := bl.probeOne(ctx, st, pos)
+	if err != nil {
+		return bl.probeFailure(pos, err)
+	}
+	if !l.Listed {
+		err := fmt.Errorf("%w: %s: positive test point %s is not listed", ErrBrokenList, bl.Zone.Zone, pos)
+		return reputation.Health{Status: reputation.StatusDead,
+			Detail: fmt.Sprintf("%s does not list its test point %s via %s: the list is dead or the resolver is silently blocked", bl.Zone.Zone, pos, bl.resolverName()),
+			Err:    err}
+	}
+	nl, err := bl.probeOne(ctx, st, neg)
+	if err != nil {
+		return bl.probeFailure(neg, err)
+	}
+	if nl.Listed && !bl.Zone.LoopbackListed {
+		err := fmt.Errorf("%w: %s: negative test point %s is listed (%s)", ErrBrokenList, bl.Zone.Zone, neg, joinAddrs(nl.Codes()))
+		return reputation.Health{Status: reputation.StatusDead,
+			Detail: fmt.Sprintf("%s lists its negative test point %s (%s): it lists the world", bl.Zone.Zone, neg, joinAddrs(nl.Codes())),
+			Err:    err}
+	}
+	if d := time.Since(start); d > ProbeSlow {
+		return reputation.Health{Status: reputation.StatusDegraded,
+			Detail: fmt.Sprintf("%s answered its test points correctly but slowly (%s) via %s", bl.Zone.Zone, d.Round(time.Millisecond), bl.resolverName())}
+	}
+	return reputation.Health{Status: reputation.StatusOK,
+		Detail: fmt.Sprintf("%s lists %s (%s) and not %s", bl.Zone.Zone, pos, joinAddrs(l.Codes()), neg)}
+}
+
+func (bl *DNSBL) probeOne(ctx context.Context, st *dnsblState, addr netip.Addr) (reputation.Listing, error) {
+	if err := st.inflight.Acquire(ctx, 1); err != nil {
+		return reputation.Listing{}, fmt.Errorf("%w: %s: waiting to query %s: %w", ErrTimeout, bl.Zone.Zone, addr, err)
+	}
+	defer st.inflight.Release(1)
+	return bl.lookup(ctx, st, addr, false)
+}
+
+// probeFailure classifies a probe query that returned an error.
+func (bl *DNSBL) probeFailure(point netip.Addr, err error) reputation.Health {
+	res := bl.resolverName()
+	switch {
+	case errors.Is(err, ErrRefused), errors.Is(err, ErrRateLimited), errors.Is(err, ErrBadKey), errors.Is(err, ErrUnknownZone):
+		return reputation.Health{Status: reputation.StatusRefused,
+			Detail: fmt.Sprintf("%s refused by list operator at test point %s: %v", res, point, err), Err: err}
+	case errors.Is(err, ErrBogusAnswer):
+		return reputation.Health{Status: reputation.StatusDead,
+			Detail: fmt.Sprintf("%s gave a bogus answer for test point %s via %s: %v", bl.Zone.Zone, point, res, err),
+			Err:    fmt.Errorf("%w: %w", ErrBrokenList, err)}
+	}
+	return reputation.Health{Status: reputation.StatusUnreachable,
+		Detail: fmt.Sprintf("%s: no usable answer for test point %s from %s: %v", bl.Zone.Zone, point, res, err), Err: err}
+}
+
+// resolverName names the resolver for reports: the Client's String method
+// when it has one, else "resolver".
+func (bl *DNSBL) resolverName() string {
+	if s, ok := bl.Client.(fmt.Stringer); ok {
+		return "resolver " + bl.redact(s.String())
+	}
+	return "resolver"
+}
+
+func joinAddrs(as []netip.Addr) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// appendQueryName appends the RFC 5782 query name of a in zone to dst:
+// reversed octets for IPv4, 32 reversed nibbles for IPv6 (an IPv4-mapped
+// address is an IPv6 query), then "." and zone verbatim.
+//
+// TODO(lead): replace with prefix.AppendQueryName at merge
+func appendQueryName(dst []byte, a netip.Addr, zone string) []byte {
+	const hex = "0123456789abcdef"
+	if a.Is4() {
+		b := a.As4()
+		for i := 3; i >= 0; i-- {
+			dst = appendUint8(dst, b[i])
+			dst = append(dst, '.')
+		}
+	} else {
+		b := a.As16()
+		for i := 15; i >= 0; i-- {
+			dst = append(dst, hex[b[i]&0xf], '.', hex[b[i]>>4], '.')
+		}
+	}
+	return append(dst, zone...)
+}
+
+func appendUint8(dst []byte, v uint8) []byte {
+	if v >= 100 {
+		dst = append(dst, '0'+v/100)
+	}
+	if v >= 10 {
+		dst = append(dst, '0'+v/10%10)
+	}
+	return append(dst, '0'+v%10)
+}

@@ -1,0 +1,232 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prefixvet/prefixvet/reputation"
+)
+
+// Fetch defaults.
+const (
+	// DefaultMinInterval is the least time between two fetches of a feed
+	// when [Fetcher.MinInterval] is 0. Spamhaus asks for at least an hour
+	// between DROP downloads and firewalls faster fetchers.
+	DefaultMinInterval = time.Hour
+	// DefaultFetchTimeout bounds one fetch, body included, when
+	// [Fetcher.Timeout] is 0.
+	DefaultFetchTimeout = 2 * time.Minute
+)
+
+// ErrNotLoaded: a [Fetcher] was asked for an answer before any fetch
+// succeeded.
+var ErrNotLoaded = errors.New("sources: feed not loaded yet")
+
+// Fetcher keeps a [List] loaded from a URL up to date. It implements
+// [reputation.Source], [reputation.PrefixLookuper] and [reputation.Describer]
+// by delegating to the current List, so a Scorer can hold the Fetcher while
+// the caller refreshes it.
+//
+// There is no background goroutine: the caller calls [Fetcher.Refresh] when
+// it likes (a ticker, a cron job). Refresh is polite by construction: it
+// sends a conditional GET (If-None-Match, If-Modified-Since), does nothing if
+// the last attempt is more recent than MinInterval, caps the size and time of
+// the download, and on any failure keeps the last good List and reports the
+// error. The new List is published atomically; lookups never block.
+//
+// Set the fields before first use; a Fetcher must not be copied after first
+// use. Its methods are safe for concurrent use.
+type Fetcher struct {
+	// URL is the feed address. Required.
+	URL string
+	// Client performs the requests; nil means [http.DefaultClient].
+	Client *http.Client
+	// Config says how to parse the feed; Config.Name is the source name
+	// (empty means URL).
+	Config FeedConfig
+	// MinInterval is the least time between two attempts; 0 means
+	// [DefaultMinInterval], a negative value means no minimum.
+	MinInterval time.Duration
+	// Timeout bounds one fetch; 0 means [DefaultFetchTimeout].
+	Timeout time.Duration
+	// UserAgent is sent when not empty (some feeds refuse unnamed clients).
+	UserAgent string
+
+	_       [0]sync.Mutex // no copy (vet)
+	mu      sync.Mutex    // serialises Refresh
+	current atomic.Pointer[List]
+	status  atomic.Pointer[FetchStatus]
+	etag    string
+	lastMod string
+	tried   time.Time
+}
+
+// FetchStatus is the outcome of the latest [Fetcher.Refresh].
+type FetchStatus struct {
+	// Attempted is when the last request was sent.
+	Attempted time.Time
+	// Updated is when the List last changed or was confirmed unchanged
+	// (304 Not Modified).
+	Updated time.Time
+	// NotModified reports that the last attempt got 304 Not Modified.
+	NotModified bool
+	// Err is the error of the last attempt, or the parse errors of a List
+	// that loaded with malformed lines; nil after a clean success.
+	Err error
+}
+
+// Name returns Config.Name, or URL when it is empty.
+func (f *Fetcher) Name() string {
+	if f.Config.Name != "" {
+		return f.Config.Name
+	}
+	return f.URL
+}
+
+// List returns the current List, or nil before the first successful fetch.
+func (f *Fetcher) List() *List { return f.current.Load() }
+
+// Status returns the outcome of the latest refresh (the zero FetchStatus
+// before the first).
+func (f *Fetcher) Status() FetchStatus {
+	if s := f.status.Load(); s != nil {
+		return *s
+	}
+	return FetchStatus{}
+}
+
+// Refresh fetches the feed if MinInterval has passed since the last attempt
+// (otherwise it returns nil at once without a request). On 304 Not Modified
+// the current List stays. On success the new List replaces the old one
+// atomically; if it loaded with malformed lines, Refresh returns those parse
+// errors. On failure (transport error, a status other than 200 or 304, a feed
+// that does not parse, over the size cap or empty) the last good List stays
+// in use and Refresh returns the error, which [Fetcher.Status] also reports.
+func (f *Fetcher) Refresh(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	minIv := f.MinInterval
+	if minIv == 0 {
+		minIv = DefaultMinInterval
+	}
+	now := time.Now()
+	if !f.tried.IsZero() && minIv > 0 && now.Sub(f.tried) < minIv {
+		return nil
+	}
+	f.tried = now
+	st := FetchStatus{Attempted: now}
+	if old := f.status.Load(); old != nil {
+		st.Updated = old.Updated
+	}
+	err := f.fetch(ctx, &st)
+	if err != nil {
+		err = fmt.Errorf("sources: fetch %s: %w", f.Name(), err)
+		if f.current.Load() != nil {
+			err = fmt.Errorf("%w (keeping the list loaded at %s)", err, st.Updated.Format(time.RFC3339))
+		}
+		st.Err = err
+	}
+	f.status.Store(&st)
+	return err
+}
+
+func (f *Fetcher) fetch(ctx context.Context, st *FetchStatus) error {
+	timeout := f.Timeout
+	if timeout <= 0 {
+		timeout = DefaultFetchTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
+	if err != nil {
+		return err
+	}
+	if f.current.Load() != nil {
+		if f.etag != "" {
+			req.Header.Set("If-None-Match", f.etag)
+		}
+		if f.lastMod != "" {
+			req.Header.Set("If-Modified-Since", f.lastMod)
+		}
+	}
+	if f.UserAgent != "" {
+		req.Header.Set("User-Agent", f.UserAgent)
+	}
+	client := f.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified && f.current.Load() != nil:
+		st.NotModified = true
+		st.Updated = time.Now()
+		return nil
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("unexpected HTTP status %s", resp.Status)
+	}
+	cfg := f.Config
+	cfg.Name = f.Name()
+	l, err := ReadList(resp.Body, cfg)
+	if l == nil {
+		return err
+	}
+	f.current.Store(l)
+	f.etag = resp.Header.Get("ETag")
+	f.lastMod = resp.Header.Get("Last-Modified")
+	st.Updated = time.Now()
+	st.Err = err
+	return err
+}
+
+func (f *Fetcher) list() (*List, error) {
+	if l := f.current.Load(); l != nil {
+		return l, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotLoaded, f.Name())
+}
+
+// Lookup delegates to the current List; before the first successful fetch it
+// fails with [ErrNotLoaded].
+func (f *Fetcher) Lookup(ctx context.Context, addr netip.Addr) (reputation.Listing, error) {
+	l, err := f.list()
+	if err != nil {
+		return reputation.Listing{}, err
+	}
+	return l.Lookup(ctx, addr)
+}
+
+// LookupPrefix delegates to the current List; before the first successful
+// fetch it fails with [ErrNotLoaded].
+func (f *Fetcher) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation.Match, error) {
+	l, err := f.list()
+	if err != nil {
+		return nil, err
+	}
+	return l.LookupPrefix(ctx, p)
+}
+
+// Info reports [reputation.KindFeed] and the families of the current List
+// (both before the first fetch).
+func (f *Fetcher) Info() reputation.Info {
+	if l := f.current.Load(); l != nil {
+		return l.Info()
+	}
+	return reputation.Info{Kind: reputation.KindFeed, IPv4: true, IPv6: true}
+}
+
+var (
+	_ reputation.Source         = (*Fetcher)(nil)
+	_ reputation.PrefixLookuper = (*Fetcher)(nil)
+	_ reputation.Describer      = (*Fetcher)(nil)
+)

@@ -1,0 +1,689 @@
+package sources
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prefixvet/prefixvet/reputation"
+	"github.com/prefixvet/prefixvet/sources/internal/ipset"
+)
+
+// Dataset is an rbldnsd dataset type.
+type Dataset string
+
+// rbldnsd dataset types a [Mirror] can load (see rbldnsd(8)).
+const (
+	// DatasetIP4Set: IPv4 addresses, CIDRs, partial octets ("127.0.0") and
+	// ranges ("127.0.0.1-255", "127.16-31") with per-entry values and "!"
+	// exclusions. Where entries overlap, the most specific octet level
+	// (/32, then /24, /16, /8) answers, with every value listed there.
+	DatasetIP4Set Dataset = "ip4set"
+	// DatasetIP4TSet: single IPv4 addresses sharing one value (the first
+	// ":" line); no exclusions, per-entry values ignored.
+	DatasetIP4TSet Dataset = "ip4tset"
+	// DatasetIP4Trie: IPv4 CIDRs (no ranges) with per-entry values and
+	// exclusions; the longest matching prefix answers; "/0" is allowed.
+	DatasetIP4Trie Dataset = "ip4trie"
+	// DatasetIP6Trie: the IPv6 form of DatasetIP4Trie; "::" notation and
+	// partial addresses ("2001:db8:1:2" is a /64) are accepted.
+	DatasetIP6Trie Dataset = "ip6trie"
+	// DatasetIP6TSet: IPv6 /64s written as four words, sharing one value,
+	// with "!" exclusions of single /128 addresses.
+	DatasetIP6TSet Dataset = "ip6tset"
+)
+
+// DefaultMirrorTTL is the TTL of mirror answers when the data has no $TTL
+// line: rbldnsd's default (-t 35m).
+const DefaultMirrorTTL = 35 * time.Minute
+
+// MirrorConfig says how to load a zone mirror.
+type MirrorConfig struct {
+	// Name is the source name; empty means Zone.Zone, or the dataset type
+	// when that is empty too.
+	Name string
+	// Type is the rbldnsd dataset type. Required.
+	Type Dataset
+	// Zone describes the zone mirrored: its return codes, error codes and
+	// delisting URL turn answers into evidence exactly as for the live
+	// zone. A zero Zone decodes every answer with the ZoneInfo defaults.
+	Zone ZoneInfo
+	// Strict makes the first malformed line fail the load.
+	Strict bool
+	// MaxBytes caps the input size; 0 means [DefaultMaxBytes].
+	MaxBytes int64
+	// MaxLineBytes caps one line; 0 means [DefaultMaxLineBytes].
+	MaxLineBytes int
+}
+
+// answer is what the mirror serves for the addresses of one payload.
+type answer struct {
+	as       []netip.Addr // A values, deduplicated
+	txts     []string     // TXT templates, deduplicated
+	evidence []reputation.Evidence
+	err      error // decoding error (an error code of the zone)
+}
+
+// Mirror is a local copy of a DNSBL zone loaded from an rbldnsd data file.
+// It implements [reputation.Source], [reputation.PrefixLookuper] and
+// [reputation.Describer] with the answers rbldnsd would serve from the same
+// file, decoded with the mirror's [ZoneInfo]. A Mirror is immutable and safe
+// for concurrent use.
+type Mirror struct {
+	name    string
+	typ     Dataset
+	zone    ZoneInfo
+	set     *ipset.Set
+	answers []answer
+	vars    [10]string
+	base    string
+	ttl     time.Duration
+	entries int
+}
+
+var (
+	_ reputation.Source         = (*Mirror)(nil)
+	_ reputation.PrefixLookuper = (*Mirror)(nil)
+	_ reputation.Describer      = (*Mirror)(nil)
+)
+
+// ReadMirror loads an rbldnsd data file of type cfg.Type from r (one file;
+// decompress gzip files before). The syntax is rbldnsd's: "#" and ";"
+// comments, ":A:TXT" default lines, per-entry values, "!" exclusions,
+// special lines starting with "$" ($TTL, $MAXRANGE4, $0..$9 and "$="
+// substitutions are used; $SOA, $NS, $TIMESTAMP and unknown ones are
+// accepted and ignored).
+//
+// Lines rbldnsd would ignore with a warning are skipped and reported as
+// [*ParseError] values joined with [errors.Join] next to the usable Mirror;
+// with cfg.Strict the first one fails the load. An I/O error, input over the
+// size cap ([ErrTooLarge]) or a file without entries ([ErrEmpty]) return a
+// nil Mirror.
+func ReadMirror(r io.Reader, cfg MirrorConfig) (*Mirror, error) {
+	switch cfg.Type {
+	case DatasetIP4Set, DatasetIP4TSet, DatasetIP4Trie, DatasetIP6Trie, DatasetIP6TSet:
+	default:
+		return nil, fmt.Errorf("sources: unsupported rbldnsd dataset type %q", cfg.Type)
+	}
+	name := cfg.Name
+	if name == "" {
+		name = cfg.Zone.Zone
+	}
+	if name == "" {
+		name = string(cfg.Type)
+	}
+	maxBytes := cfg.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	maxLine := cfg.MaxLineBytes
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLineBytes
+	}
+	p := newZoneParser(cfg.Type)
+	errs := &errList{name: name, strict: cfg.Strict}
+	lr := &limitedReader{r: r, n: maxBytes}
+	err := readLines(newLineReader(lr, maxLine), maxLine, func(n int, line []byte, long bool) error {
+		if long {
+			return errs.add(n, line, fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, maxLine))
+		}
+		if err := p.line(string(line)); err != nil {
+			return errs.add(n, line, err)
+		}
+		return nil
+	})
+	if lr.over {
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, name, maxBytes)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.entries == 0 {
+		return nil, errors.Join(fmt.Errorf("%w: zone %s", ErrEmpty, name), errs.err())
+	}
+	m := &Mirror{name: name, typ: cfg.Type, zone: cfg.Zone, vars: p.vars, base: p.base, ttl: p.ttl, entries: p.entries}
+	if m.ttl == 0 {
+		m.ttl = DefaultMirrorTTL
+	}
+	if err := m.build(p); err != nil {
+		return nil, fmt.Errorf("sources: zone %s: %w", name, err)
+	}
+	return m, errs.err()
+}
+
+// build resolves the pieces with rbldnsd's precedence into the interval set.
+func (m *Mirror) build(p *zoneParser) error {
+	rrs := p.rrs
+	if p.tset() {
+		rrs = []rrValue{p.tsetRR()}
+	}
+	var sets [][]int32
+	setIdx := map[string]uint32{}
+	var pick []int32
+	set, err := p.b.Build(func(ids []uint32) (uint32, bool) {
+		best := int16(1 << 14)
+		for _, id := range ids {
+			best = min(best, p.pieces[id].level)
+		}
+		pick = pick[:0]
+		for _, id := range ids {
+			pc := p.pieces[id]
+			if pc.level != best {
+				continue
+			}
+			if pc.rr < 0 {
+				return 0, false // an exclusion at the winning level
+			}
+			if p.tset() {
+				pc.rr = 0
+			}
+			if !slices.Contains(pick, pc.rr) {
+				pick = append(pick, pc.rr)
+			}
+		}
+		slices.Sort(pick)
+		k := fmt.Sprint(pick)
+		if i, ok := setIdx[k]; ok {
+			return i, true
+		}
+		i := uint32(len(sets))
+		sets = append(sets, slices.Clone(pick))
+		setIdx[k] = i
+		return i, true
+	})
+	if err != nil {
+		return err
+	}
+	m.set = set
+	m.answers = make([]answer, len(sets))
+	for i, s := range sets {
+		var an answer
+		for _, r := range s {
+			v := rrs[r]
+			var b [4]byte
+			binary.BigEndian.PutUint32(b[:], v.a)
+			if a := netip.AddrFrom4(b); !slices.Contains(an.as, a) {
+				an.as = append(an.as, a)
+			}
+			if !slices.Contains(an.txts, v.txt) {
+				an.txts = append(an.txts, v.txt)
+			}
+		}
+		an.evidence, an.err = m.zone.Decode(an.as)
+		m.answers[i] = an
+	}
+	return nil
+}
+
+// Name returns the source name.
+func (m *Mirror) Name() string { return m.name }
+
+// Type returns the dataset type the mirror was loaded as.
+func (m *Mirror) Type() Dataset { return m.typ }
+
+// Len returns the number of entries loaded, exclusions included.
+func (m *Mirror) Len() int { return m.entries }
+
+// Zone returns the zone description the mirror decodes answers with.
+func (m *Mirror) Zone() ZoneInfo { return m.zone }
+
+// Info reports [reputation.KindZone] and the family of the dataset type.
+func (m *Mirror) Info() reputation.Info {
+	v6 := m.typ == DatasetIP6Trie || m.typ == DatasetIP6TSet
+	return reputation.Info{Kind: reputation.KindZone, IPv4: !v6, IPv6: v6}
+}
+
+func (m *Mirror) family(a netip.Addr) error {
+	if a.Is4() == m.Info().IPv4 {
+		return nil
+	}
+	return fmt.Errorf("%w: zone %s (%s) asked for %s", ErrUnsupported, m.name, m.typ, a)
+}
+
+// rbldnsdString formats a as rbldnsd substitutes it for "$" in TXT.
+func rbldnsdString(a netip.Addr) string {
+	if a.Is4() {
+		return a.String()
+	}
+	return ip6String(a.As16())
+}
+
+// Answer returns the A and TXT records rbldnsd would serve for addr from the
+// same data (nil, nil when addr is not listed), with "$" substituted in TXT.
+// Records are deduplicated; their order is the data file's.
+func (m *Mirror) Answer(addr netip.Addr) (as []netip.Addr, txts []string) {
+	addr = addr.Unmap()
+	if m.family(addr) != nil {
+		return nil, nil
+	}
+	p, ok := m.set.Lookup(addr)
+	if !ok {
+		return nil, nil
+	}
+	an := &m.answers[p]
+	return slices.Clone(an.as), m.expand(an, rbldnsdString(addr))
+}
+
+func (m *Mirror) expand(an *answer, subst string) []string {
+	var out []string
+	for _, t := range an.txts {
+		if s := txtSubst(t, subst, &m.vars, m.base); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (m *Mirror) listing(p uint32, subst string, delist netip.Addr) (reputation.Listing, error) {
+	an := &m.answers[p]
+	if an.err != nil {
+		return reputation.Listing{}, fmt.Errorf("sources: zone %s: %w", m.name, an.err)
+	}
+	return reputation.Listing{
+		Listed:    true,
+		Evidence:  slices.Clone(an.evidence),
+		Reason:    strings.Join(m.expand(an, subst), "; "),
+		TTL:       m.ttl,
+		DelistURL: m.zone.Delist(delist),
+	}, nil
+}
+
+// Lookup returns what the live zone would answer for addr, decoded with the
+// mirror's ZoneInfo: evidence from the A records and Reason from the TXT
+// records ("; "-joined), with "$" replaced by addr. An answer that is an
+// error code of the zone is returned as an error, as for the live zone. An
+// address of the other family fails with [ErrUnsupported].
+func (m *Mirror) Lookup(ctx context.Context, addr netip.Addr) (reputation.Listing, error) {
+	if err := ctx.Err(); err != nil {
+		return reputation.Listing{}, fmt.Errorf("sources: zone %s: %w", m.name, err)
+	}
+	addr = addr.Unmap()
+	if err := m.family(addr); err != nil {
+		return reputation.Listing{}, err
+	}
+	p, ok := m.set.Lookup(addr)
+	if !ok {
+		return reputation.Listing{}, nil
+	}
+	return m.listing(p, rbldnsdString(addr), addr)
+}
+
+// LookupPrefix returns the listed extents overlapping p with exclusions cut
+// out, as [List.LookupPrefix] does. In Reason, "$" is replaced by the
+// extent's prefix, and DelistURL is built for the extent's first address.
+func (m *Mirror) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation.Match, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sources: zone %s: %w", m.name, err)
+	}
+	if !p.IsValid() {
+		return nil, fmt.Errorf("%w: invalid prefix", ErrSyntax)
+	}
+	if err := m.family(p.Addr().Unmap()); err != nil {
+		return nil, err
+	}
+	var firstErr error
+	ms, err := lookupPrefix(m.set, p, func(pay uint32) reputation.Listing {
+		l, err := m.listing(pay, "", netip.Addr{})
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return l
+	})
+	if err != nil {
+		return nil, err
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	for i := range ms {
+		an := &m.answers[mustPayload(m.set, ms[i].Prefix.Addr())]
+		ms[i].Reason = strings.Join(m.expand(an, ms[i].Prefix.String()), "; ")
+		ms[i].DelistURL = m.zone.Delist(ms[i].Prefix.Addr())
+	}
+	return ms, nil
+}
+
+func mustPayload(s *ipset.Set, a netip.Addr) uint32 {
+	p, _ := s.Lookup(a)
+	return p
+}
+
+// piece is one octet-level part (ip4set) or one prefix (tries, tsets) of
+// an entry; rr < 0 marks an exclusion. Lower levels win.
+type piece struct {
+	level int16
+	rr    int32
+}
+
+// zoneParser reads the lines of one rbldnsd data file.
+type zoneParser struct {
+	typ      Dataset
+	b        ipset.Builder
+	pieces   []piece
+	pieceIdx map[piece]uint32
+	rrs      []rrValue
+	rrIdx    map[rrValue]int32
+	def      rrValue
+	defSet   bool // ip4tset/ip6tset: the first ":" line was seen
+	vars     [10]string
+	base     string
+	baseSet  bool
+	ttl      time.Duration
+	maxRange uint64 // $MAXRANGE4 in addresses; 0 means none
+	seen     map[netip.Prefix]bool
+	entries  int
+}
+
+// globalDefault is rbldnsd's value when no ":" line applies: 127.0.0.2 and
+// no TXT.
+var globalDefault = rrValue{a: 0x7f000002}
+
+func newZoneParser(t Dataset) *zoneParser {
+	return &zoneParser{typ: t, pieceIdx: map[piece]uint32{}, rrIdx: map[rrValue]int32{}, def: globalDefault, seen: map[netip.Prefix]bool{}}
+}
+
+func (p *zoneParser) tset() bool { return p.typ == DatasetIP4TSet || p.typ == DatasetIP6TSet }
+
+func (p *zoneParser) tsetRR() rrValue {
+	if p.defSet {
+		return p.def
+	}
+	return globalDefault
+}
+
+func (p *zoneParser) rr(v rrValue) int32 {
+	if i, ok := p.rrIdx[v]; ok {
+		return i
+	}
+	i := int32(len(p.rrs))
+	p.rrs = append(p.rrs, v)
+	p.rrIdx[v] = i
+	return i
+}
+
+func (p *zoneParser) add(from, to netip.Addr, pc piece) error {
+	id, ok := p.pieceIdx[pc]
+	if !ok {
+		id = uint32(len(p.pieces))
+		p.pieces = append(p.pieces, pc)
+		p.pieceIdx[pc] = id
+	}
+	return p.b.Add(from, to, id)
+}
+
+var (
+	errInvalidAddress = fmt.Errorf("%w: invalid address", ErrSyntax)
+	errInvalidValue   = fmt.Errorf("%w: invalid A or TXT value", ErrSyntax)
+)
+
+func (p *zoneParser) line(s string) error {
+	s = strings.Trim(s, " \t\r")
+	if s == "" {
+		return nil
+	}
+	if s[0] == '$' || ((isCommentByte(s[0]) || s[0] == ':') && len(s) > 1 && s[1] == '$') {
+		if s[0] != '$' {
+			s = s[1:]
+		}
+		return p.special(s[1:])
+	}
+	if isCommentByte(s[0]) {
+		return nil
+	}
+	if s[0] == ':' && !(p.typ == DatasetIP6Trie && strings.HasPrefix(s, "::")) {
+		if p.tset() && p.defSet {
+			return nil
+		}
+		v, ok := parseATXT(s, globalDefault)
+		if !ok {
+			return errInvalidValue
+		}
+		p.def, p.defSet = v, true
+		return nil
+	}
+	excl := s[0] == '!'
+	if excl {
+		if p.typ == DatasetIP4TSet {
+			return errInvalidAddress
+		}
+		s = skipSpace(s[1:])
+	}
+	var (
+		from, to netip.Addr
+		level    int16
+		rest     string
+	)
+	switch p.typ {
+	case DatasetIP4Set, DatasetIP4Trie:
+		var a, b uint32
+		var bits int
+		if p.typ == DatasetIP4Set {
+			a, b, bits, rest = ip4range(s)
+			if bits == 0 {
+				bits = -1 // ip4set refuses /0
+			}
+		} else {
+			a, bits, rest = ip4cidr(s)
+			b = a | ^ip4mask(bits)
+		}
+		if bits < 0 || !tailOK(rest) {
+			return errInvalidAddress
+		}
+		if a&^ip4mask(bits) != 0 {
+			return fmt.Errorf("%w: invalid range (non-zero host part)", ErrSyntax)
+		}
+		if p.maxRange != 0 && p.maxRange <= uint64(b-a) {
+			return fmt.Errorf("%w: range larger than $MAXRANGE4", ErrSyntax)
+		}
+		rr, err := p.value(rest, excl)
+		if err != nil {
+			return err
+		}
+		p.entries++
+		if p.typ == DatasetIP4Trie {
+			pfx := netip.PrefixFrom(u32Addr(a), bits)
+			if p.seen[pfx] {
+				return fmt.Errorf("%w: duplicated entry for %s", ErrSyntax, pfx)
+			}
+			p.seen[pfx] = true
+			return p.add(u32Addr(a), u32Addr(b), piece{level: int16(32 - bits), rr: rr})
+		}
+		var addErr error
+		expandIP4(a, b, func(idx int, start, count uint32) {
+			step := uint64(1) << (8 * idx)
+			last := uint64(start) + uint64(count)*step - 1
+			if err := p.add(u32Addr(start), u32Addr(uint32(last)), piece{level: int16(idx), rr: rr}); err != nil && addErr == nil {
+				addErr = err
+			}
+		})
+		return addErr
+	case DatasetIP4TSet:
+		a, bits, rest := ip4prefix(s)
+		if bits != 32 || !tailOK(rest) {
+			return errInvalidAddress
+		}
+		p.entries++
+		return p.add(u32Addr(a), u32Addr(a), piece{level: 0, rr: 0})
+	case DatasetIP6Trie:
+		a, bits, rest := ip6cidr(s)
+		if bits < 0 || !tailOK(rest) {
+			return errInvalidAddress
+		}
+		if ip6mask(&a, bits) {
+			return fmt.Errorf("%w: invalid range (non-zero host part)", ErrSyntax)
+		}
+		rr, err := p.value(rest, excl)
+		if err != nil {
+			return err
+		}
+		pfx := netip.PrefixFrom(netip.AddrFrom16(a), bits)
+		p.entries++
+		if p.seen[pfx] {
+			return fmt.Errorf("%w: duplicated entry for %s", ErrSyntax, pfx)
+		}
+		p.seen[pfx] = true
+		from, to, level = pfx.Addr(), ipset.LastAddr(pfx), int16(128-bits)
+		return p.add(from, to, piece{level: level, rr: rr})
+	case DatasetIP6TSet:
+		a, bits, rest := ip6prefix(s)
+		if bits < 0 || !tailOK(rest) {
+			return errInvalidAddress
+		}
+		want := 64
+		if excl {
+			want = 128
+		}
+		if bits != want {
+			return fmt.Errorf("%w: invalid address (should be %d bits)", ErrSyntax, want)
+		}
+		pfx := netip.PrefixFrom(netip.AddrFrom16(a), bits)
+		p.entries++
+		rr := int32(0)
+		if excl {
+			rr = -1
+		}
+		return p.add(pfx.Addr(), ipset.LastAddr(pfx), piece{level: int16(128 - bits), rr: rr})
+	}
+	return errInvalidAddress
+}
+
+// tailOK reports whether what follows an address may: nothing, space, a
+// comment or a ":" value.
+func tailOK(rest string) bool {
+	return rest == "" || isSpaceByte(rest[0]) || isCommentByte(rest[0]) || rest[0] == ':'
+}
+
+// value returns the rr index for the text after an entry's address, or -1
+// for an exclusion.
+func (p *zoneParser) value(rest string, excl bool) (int32, error) {
+	if excl {
+		return -1, nil
+	}
+	rest = skipSpace(rest)
+	if rest == "" || isCommentByte(rest[0]) {
+		return p.rr(p.def), nil
+	}
+	v, ok := parseATXT(rest, p.def)
+	if !ok {
+		return 0, errInvalidValue
+	}
+	return p.rr(v), nil
+}
+
+func u32Addr(u uint32) netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], u)
+	return netip.AddrFrom4(b)
+}
+
+// expandIP4 splits a..b into octet-aligned runs the way rbldnsd's ip4set
+// does: fn(idx, start, count) adds count blocks of 256^idx addresses.
+func expandIP4(a, b uint32, fn func(idx int, start, count uint32)) {
+	for _, bits := range []uint{0, 8, 16} {
+		idx := int(bits / 8)
+		if a|255 >= b {
+			if b-a == 255 {
+				fn(idx+1, a<<bits, 1)
+			} else {
+				fn(idx, a<<bits, b-a+1)
+			}
+			return
+		}
+		if a&255 != 0 {
+			fn(idx, a<<bits, 256-(a&255))
+			a = a>>8 + 1
+		} else {
+			a >>= 8
+		}
+		if b&255 != 255 {
+			fn(idx, (b&^255)<<bits, b&255+1)
+			b = b>>8 - 1
+		} else {
+			b >>= 8
+		}
+	}
+	fn(3, a<<24, b-a+1)
+}
+
+// special handles a "$" line (s is what follows the "$").
+func (p *zoneParser) special(s string) error {
+	word, rest, _ := strings.Cut(s, " ")
+	if i := strings.IndexByte(word, '\t'); i >= 0 {
+		word, rest = s[:i], s[i+1:]
+	}
+	rest = skipSpace(rest)
+	switch {
+	case len(word) == 1 && isDigit(word[0]):
+		if rest == "" {
+			return fmt.Errorf("%w: empty substitution variable", ErrSyntax)
+		}
+		if p.vars[word[0]-'0'] == "" {
+			p.vars[word[0]-'0'] = rest
+		}
+	case word == "=":
+		if rest == "" {
+			return fmt.Errorf("%w: empty base template", ErrSyntax)
+		}
+		if !p.baseSet {
+			p.base, p.baseSet = rest, true
+		}
+	case strings.EqualFold(word, "TTL"):
+		t, err := parseRbldnsdTime(rest)
+		if err != nil {
+			return err
+		}
+		p.ttl = t
+	case strings.EqualFold(word, "MAXRANGE4"):
+		var n uint64
+		if b, ok := strings.CutPrefix(rest, "/"); ok {
+			bits, err := strconv.Atoi(b)
+			if err != nil || bits < 1 || bits > 32 {
+				return fmt.Errorf("%w: bad $MAXRANGE4", ErrSyntax)
+			}
+			n = 1 << (32 - bits)
+		} else {
+			v, err := strconv.ParseUint(rest, 10, 32)
+			if err != nil || v == 0 {
+				return fmt.Errorf("%w: bad $MAXRANGE4", ErrSyntax)
+			}
+			n = v
+		}
+		if p.maxRange == 0 || n < p.maxRange {
+			p.maxRange = n
+		}
+	}
+	// $SOA, $NS, $TIMESTAMP and unknown specials are accepted and ignored.
+	return nil
+}
+
+// parseRbldnsdTime parses "35m", "1h", "3600", "1w" (s, m, h, d, w units).
+func parseRbldnsdTime(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	unit := time.Second
+	if s != "" {
+		switch s[len(s)-1] {
+		case 's', 'S':
+			s = s[:len(s)-1]
+		case 'm', 'M':
+			unit, s = time.Minute, s[:len(s)-1]
+		case 'h', 'H':
+			unit, s = time.Hour, s[:len(s)-1]
+		case 'd', 'D':
+			unit, s = 24*time.Hour, s[:len(s)-1]
+		case 'w', 'W':
+			unit, s = 7*24*time.Hour, s[:len(s)-1]
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%w: bad time %q", ErrSyntax, s)
+	}
+	return time.Duration(n) * unit, nil
+}
