@@ -37,7 +37,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -46,10 +45,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prefixvet/prefixvet/examples/internal/setup"
 	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
-	"github.com/prefixvet/prefixvet/sources"
-	"github.com/prefixvet/prefixvet/sources/dnsclient"
 )
 
 // Exit statuses.
@@ -69,10 +67,7 @@ func main() {
 
 // options are the parsed command line.
 type options struct {
-	resolvers    []string
-	zones        string
-	feeds        []string
-	zonefiles    []string
+	src          setup.Flags
 	concurrency  int
 	timeout      time.Duration
 	sample       int
@@ -85,12 +80,6 @@ type options struct {
 	blocks       []string
 }
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
-
 // usageError is an error in what the user typed: exit status 2.
 type usageError struct{ msg string }
 
@@ -102,10 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("vet", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Var((*listFlag)(&o.resolvers), "resolver", "DNS resolver `host:port` to query (repeatable; default: the system's, from /etc/resolv.conf)")
-	fs.StringVar(&o.zones, "zones", "", "DNSBL zones: comma-separated catalog zones or aliases, a JSON `file` of zone definitions, or \"none\" (default: the catalog's default set)")
-	fs.Var((*listFlag)(&o.feeds), "feed", "blocklist feed `[FORMAT:]PATH|URL`, FORMAT one of plain, drop, ipsum, detected when omitted (repeatable)")
-	fs.Var((*listFlag)(&o.zonefiles), "zonefile", "local zone mirror `TYPE:ZONE:PATH` in rbldnsd format, TYPE one of ip4set, ip4tset, ip4trie, ip6trie, ip6tset (repeatable)")
+	o.src.Register(fs)
 	fs.IntVar(&o.concurrency, "concurrency", reputation.DefaultConcurrency, "lookups in flight at once")
 	fs.DurationVar(&o.timeout, "timeout", reputation.DefaultTimeout, "time limit of one lookup")
 	fs.IntVar(&o.sample, "sample", reputation.DefaultMaxAddrs, "blocks with more addresses are sampled down to this many")
@@ -169,7 +155,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "vet: %v\n", err)
 		return exitUsage
 	}
-	srcs, cleanup, err := buildSources(ctx, o)
+	srcs, cleanup, err := o.src.Sources(ctx, stderr)
 	defer cleanup()
 	if err != nil {
 		fmt.Fprintf(stderr, "vet: %v\n", err)
@@ -228,145 +214,6 @@ func readBlocks(args []string, stdin io.Reader, allowSpecial bool) ([]netip.Pref
 		}
 	}
 	return out, nil
-}
-
-// buildSources turns the flags into sources. cleanup releases sockets; it is
-// safe to call whatever the error.
-func buildSources(ctx context.Context, o *options) ([]reputation.Source, func(), error) {
-	var srcs []reputation.Source
-	client := &dnsclient.Client{Servers: o.resolvers}
-	cleanup := func() { client.Close() }
-
-	zones, err := selectZones(o.zones)
-	if err != nil {
-		return nil, cleanup, err
-	}
-	for _, z := range zones {
-		srcs = append(srcs, &sources.DNSBL{Zone: z, Client: client})
-	}
-	for _, f := range o.feeds {
-		s, err := loadFeed(ctx, f)
-		if err != nil {
-			return nil, cleanup, err
-		}
-		srcs = append(srcs, s)
-	}
-	for _, zf := range o.zonefiles {
-		m, err := loadZonefile(zf)
-		if err != nil {
-			return nil, cleanup, err
-		}
-		srcs = append(srcs, m)
-	}
-	if len(srcs) == 0 {
-		return nil, cleanup, errors.New("no sources: -zones none needs at least one -feed or -zonefile")
-	}
-	return srcs, cleanup, nil
-}
-
-// selectZones resolves -zones: empty means the default set, "none" means no
-// DNSBL, an existing file is read as zone definitions, anything else is a
-// comma-separated list of catalog names or aliases.
-func selectZones(spec string) ([]sources.ZoneInfo, error) {
-	switch spec {
-	case "":
-		return sources.DefaultZones(), nil
-	case "none":
-		return nil, nil
-	}
-	if fi, err := os.Stat(spec); err == nil && !fi.IsDir() {
-		f, err := os.Open(spec)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		zs, err := sources.ReadZoneInfos(f)
-		if err != nil {
-			return nil, fmt.Errorf("-zones %s: %w", spec, err)
-		}
-		return zs, nil
-	}
-	var out []sources.ZoneInfo
-	for _, name := range strings.Split(spec, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
-		}
-		z, err := sources.LookupZone(name)
-		if err != nil {
-			return nil, fmt.Errorf("-zones: %w", err)
-		}
-		out = append(out, z)
-	}
-	if len(out) == 0 {
-		return nil, usagef("-zones %q names no zone", spec)
-	}
-	return out, nil
-}
-
-// loadFeed loads one -feed value: [FORMAT:]PATH or [FORMAT:]URL.
-func loadFeed(ctx context.Context, spec string) (reputation.Source, error) {
-	cfg := sources.FeedConfig{}
-	loc := spec
-	if i := strings.Index(spec, ":"); i > 0 {
-		if f, err := sources.ParseFormat(spec[:i]); err == nil {
-			cfg.Format, loc = f, spec[i+1:]
-		}
-	}
-	if loc == "" {
-		return nil, usagef("-feed %q: missing path or URL", spec)
-	}
-	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
-		cfg.Name = loc
-		f := &sources.Fetcher{URL: loc, Config: cfg, Client: &http.Client{}, UserAgent: "prefixvet-vet"}
-		if err := f.Refresh(ctx); err != nil {
-			return nil, fmt.Errorf("-feed %s: %w", loc, err)
-		}
-		return f, nil
-	}
-	fh, err := os.Open(loc)
-	if err != nil {
-		return nil, fmt.Errorf("-feed: %w", err)
-	}
-	defer fh.Close()
-	cfg.Name = loc
-	l, err := sources.ReadList(fh, cfg)
-	if l == nil {
-		return nil, fmt.Errorf("-feed %s: %w", loc, err)
-	}
-	// Malformed lines do not stop a load, but the user hears of them.
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "vet: -feed %s: some lines were skipped: %v\n", loc, err)
-	}
-	return l, nil
-}
-
-// loadZonefile loads one -zonefile TYPE:ZONE:PATH.
-func loadZonefile(spec string) (reputation.Source, error) {
-	parts := strings.SplitN(spec, ":", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
-		return nil, usagef("-zonefile %q: want TYPE:ZONE:PATH, e.g. ip4set:bl.example.org:bl.zone", spec)
-	}
-	z, err := sources.LookupZone(parts[1])
-	if err != nil {
-		if errors.Is(err, sources.ErrDeadList) {
-			return nil, fmt.Errorf("-zonefile: %w", err)
-		}
-		z = sources.ZoneInfo{Zone: parts[1], IPv4: true, IPv6: true}
-	}
-	fh, err := os.Open(parts[2])
-	if err != nil {
-		return nil, fmt.Errorf("-zonefile: %w", err)
-	}
-	defer fh.Close()
-	m, err := sources.ReadMirror(fh, sources.MirrorConfig{Type: sources.Dataset(parts[0]), Zone: z, Name: parts[1] + " (local)"})
-	if m == nil {
-		return nil, fmt.Errorf("-zonefile %s: %w", spec, err)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "vet: -zonefile %s: some lines were skipped: %v\n", parts[2], err)
-	}
-	return m, nil
 }
 
 // vet scores blocks and prints the reports.

@@ -1,0 +1,553 @@
+package dnsclient
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sync/singleflight"
+)
+
+// Defaults for the zero fields of [Client].
+const (
+	// DefaultTimeout is the longest a single attempt waits for its answer.
+	DefaultTimeout = 2 * time.Second
+	// DefaultInitialTimeout is the timeout of a first attempt to a server
+	// before any round trip to it has been measured.
+	DefaultInitialTimeout = 500 * time.Millisecond
+	// DefaultMinTimeout is the shortest timeout of a first attempt, however
+	// fast the server has answered so far.
+	DefaultMinTimeout = 20 * time.Millisecond
+	// DefaultAttempts is how many times a query is sent (the first try and
+	// the retries) before the exchange fails with [ErrTimeout].
+	DefaultAttempts = 5
+	// DefaultSockets is the number of long-lived UDP sockets per server.
+	DefaultSockets = 4
+	// DefaultMaxInFlight is the largest in-flight window per server.
+	DefaultMaxInFlight = 1024
+	// DefaultInitialWindow is the in-flight window per server at the start.
+	DefaultInitialWindow = 32
+	// DefaultCacheSize is the number of answers the cache holds.
+	DefaultCacheSize = 10000
+	// DefaultMaxTTL caps how long an answer stays in the cache.
+	DefaultMaxTTL = time.Hour
+	// DefaultResolvConf is the file read for servers when [Client.Servers]
+	// is empty.
+	DefaultResolvConf = "/etc/resolv.conf"
+)
+
+// Errors returned by [Client.Exchange].
+var (
+	// ErrTimeout: no valid answer arrived after every attempt, or the
+	// context's deadline passed. It matches os.ErrDeadlineExceeded too
+	// (errors.Is), and has a Timeout method that reports true, like the
+	// errors of package net.
+	ErrTimeout error = timeoutError{}
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("dnsclient: client closed")
+)
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string        { return "dnsclient: query timed out" }
+func (timeoutError) Timeout() bool        { return true }
+func (timeoutError) Is(target error) bool { return target == os.ErrDeadlineExceeded }
+
+// Client sends DNS queries to explicit servers, or to the system's.
+//
+// The zero Client is ready to use and asks the nameservers of
+// /etc/resolv.conf; every field is optional. Fields must not change after
+// first use, and a Client must not be copied after first use. Call
+// [Client.Close] to release its sockets and stop its readers.
+type Client struct {
+	// Servers are the "ip:port" addresses of the servers to ask (an address
+	// without a port means port 53), tried in order when one fails. Only IP
+	// literals are accepted. Empty means the nameservers of
+	// [DefaultResolvConf]; there is no built-in public resolver.
+	Servers []string
+	// Timeout caps the wait of a single attempt; 0 means [DefaultTimeout].
+	Timeout time.Duration
+	// InitialTimeout is the timeout of a first attempt to a server before
+	// its round trip is known; 0 means [DefaultInitialTimeout].
+	InitialTimeout time.Duration
+	// MinTimeout is the floor of the adaptive first-attempt timeout
+	// (smoothed round trip + 4 × its variation); 0 means [DefaultMinTimeout].
+	// Each retry doubles the timeout, up to Timeout.
+	MinTimeout time.Duration
+	// Attempts is how many times a query is sent before the exchange fails;
+	// 0 means [DefaultAttempts]. Attempts rotate over Servers.
+	Attempts int
+	// Sockets is the number of UDP sockets per server; 0 means
+	// [DefaultSockets].
+	Sockets int
+	// MaxInFlight caps the in-flight window of each server; 0 means
+	// [DefaultMaxInFlight]. The window itself adapts below this cap.
+	MaxInFlight int
+	// CacheSize is the number of answers kept; 0 means [DefaultCacheSize],
+	// a negative value disables the cache.
+	CacheSize int
+	// MaxTTL caps the time an answer stays cached; 0 means [DefaultMaxTTL].
+	MaxTTL time.Duration
+	// Logger receives debug records about retries, timeouts and discarded
+	// answers; nil means silent.
+	Logger *slog.Logger
+
+	_    [0]sync.Mutex // vet: must not be copied after first use
+	once sync.Once
+	st   *state
+	err  error
+	now  func() time.Time // for tests; nil means time.Now
+}
+
+// Stats are counters of a [Client] since it was first used.
+type Stats struct {
+	Queries    uint64 // calls to Exchange
+	CacheHits  uint64 // answered from the cache
+	Shared     uint64 // answered by joining an identical query in flight
+	Sent       uint64 // UDP packets sent
+	Retries    uint64 // UDP packets sent after a first attempt
+	Timeouts   uint64 // attempts that got no answer in time
+	Mismatches uint64 // answers discarded: known ID, different question
+	Unmatched  uint64 // answers discarded: unknown ID (late, or forged)
+	Malformed  uint64 // answers discarded: could not be parsed
+	TCP        uint64 // truncated answers asked again over TCP
+	Errors     uint64 // exchanges that ended with an error
+	Window     int    // current in-flight window, summed over servers
+}
+
+type counters struct {
+	queries, cacheHits, shared, sent, retries, timeouts atomic.Uint64
+	mismatches, unmatched, malformed, tcp, errors       atomic.Uint64
+}
+
+// state is what a Client builds on first use.
+type state struct {
+	ups         []*upstream
+	name        string
+	timeout     time.Duration
+	initTimeout time.Duration
+	minTimeout  time.Duration
+	attempts    int
+	nsocks      int
+	cache       *cache
+	log         *slog.Logger
+	now         func() time.Time
+	sf          singleflight.Group
+	stats       counters
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+
+	mu      sync.RWMutex
+	closed  bool
+	isDone  atomic.Bool // closed, readable without mu
+	work    sync.WaitGroup // exchanges on the wire
+	readers sync.WaitGroup
+}
+
+func (c *Client) state() (*state, error) {
+	c.once.Do(c.init)
+	return c.st, c.err
+}
+
+func (c *Client) init() {
+	servers := c.Servers
+	if len(servers) == 0 {
+		conf, err := dns.ClientConfigFromFile(DefaultResolvConf)
+		if err != nil {
+			c.err = fmt.Errorf("dnsclient: no servers given and none from %s: %w", DefaultResolvConf, err)
+			return
+		}
+		for _, s := range conf.Servers {
+			servers = append(servers, net.JoinHostPort(s, conf.Port))
+		}
+		if len(servers) == 0 {
+			c.err = fmt.Errorf("dnsclient: no servers given and none in %s", DefaultResolvConf)
+			return
+		}
+	}
+	st := &state{
+		timeout:     orDefault(c.Timeout, DefaultTimeout),
+		initTimeout: orDefault(c.InitialTimeout, DefaultInitialTimeout),
+		minTimeout:  orDefault(c.MinTimeout, DefaultMinTimeout),
+		attempts:    orDefault(c.Attempts, DefaultAttempts),
+		nsocks:      orDefault(c.Sockets, DefaultSockets),
+		log:         c.Logger,
+		now:         c.now,
+	}
+	if st.now == nil {
+		st.now = time.Now
+	}
+	if c.CacheSize >= 0 {
+		st.cache = newCache(orDefault(c.CacheSize, DefaultCacheSize), orDefault(c.MaxTTL, DefaultMaxTTL))
+	}
+	maxWin := float64(orDefault(c.MaxInFlight, DefaultMaxInFlight))
+	names := make([]string, 0, len(servers))
+	for _, s := range servers {
+		ap, err := parseServer(s)
+		if err != nil {
+			c.err = err
+			return
+		}
+		u := &upstream{
+			st:       st,
+			addr:     ap.String(),
+			raddr:    net.UDPAddrFromAddrPort(ap),
+			maxWin:   maxWin,
+			cwnd:     min(DefaultInitialWindow, maxWin),
+			ssthresh: maxWin,
+		}
+		st.ups = append(st.ups, u)
+		names = append(names, u.addr)
+	}
+	st.name = "dns via " + strings.Join(names, ", ")
+	st.ctx, st.cancel = context.WithCancel(context.Background())
+	c.st = st
+}
+
+// parseServer accepts "ip:port", "[ipv6]:port" or a bare IP (port 53).
+func parseServer(s string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return netip.AddrPortFrom(a, 53), nil
+	}
+	return netip.AddrPort{}, fmt.Errorf("dnsclient: server %q is not an ip:port address", s)
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// String names the servers, as in "dns via 127.0.0.1:5353, 127.0.0.1:5354".
+func (c *Client) String() string {
+	st, err := c.state()
+	if err != nil {
+		return "dns (" + err.Error() + ")"
+	}
+	return st.name
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	st, err := c.state()
+	if err != nil {
+		return Stats{}
+	}
+	s := &st.stats
+	out := Stats{
+		Queries: s.queries.Load(), CacheHits: s.cacheHits.Load(), Shared: s.shared.Load(),
+		Sent: s.sent.Load(), Retries: s.retries.Load(), Timeouts: s.timeouts.Load(),
+		Mismatches: s.mismatches.Load(), Unmatched: s.unmatched.Load(), Malformed: s.malformed.Load(),
+		TCP: s.tcp.Load(), Errors: s.errors.Load(),
+	}
+	for _, u := range st.ups {
+		out.Window += u.window()
+	}
+	return out
+}
+
+// Close stops the client: exchanges in progress end with [ErrClosed], the
+// sockets are closed and their reader goroutines have returned when Close
+// returns. Later exchanges fail with [ErrClosed]. Close is idempotent.
+func (c *Client) Close() error {
+	st, err := c.state()
+	if err != nil {
+		return nil
+	}
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return nil
+	}
+	st.closed = true
+	st.isDone.Store(true)
+	st.mu.Unlock()
+	st.cancel()
+	st.work.Wait()
+	for _, u := range st.ups {
+		u.closeSocks()
+	}
+	st.readers.Wait()
+	return nil
+}
+
+// enter registers an exchange on the wire; false once the client is closed.
+func (st *state) enter() bool {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if st.closed {
+		return false
+	}
+	st.work.Add(1)
+	return true
+}
+
+// Exchange asks the question (name, qtype, class IN) and returns the answer,
+// implementing the sources.Exchanger contract.
+//
+// The answer's ID, question name (case-insensitively), type and class have
+// been checked; answers that fail the check are discarded and the wait goes
+// on, so an answer for another name is never returned. Any rcode is an
+// answer: NXDOMAIN, SERVFAIL and REFUSED come back as a *dns.Msg with a nil
+// error (SERVFAIL and REFUSED are first asked of the other servers, if any).
+// A truncated answer is asked again over TCP.
+//
+// A non-nil error means no valid answer: it wraps [ErrTimeout] when every
+// attempt timed out, ctx.Err() when ctx ended the wait (and [ErrTimeout]
+// too when that was ctx's deadline), [ErrClosed] after Close, or the
+// network or TCP error met. Exchange returns promptly once ctx is done;
+// the query itself may go on in the background for other callers asking
+// the same question, bounded by Attempts × Timeout.
+//
+// Identical questions in flight are sent once and their answer shared; a
+// name not ending in a dot is made fully qualified.
+func (c *Client) Exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	st, err := c.state()
+	if err != nil {
+		return nil, err
+	}
+	st.stats.queries.Add(1)
+	if st.isDone.Load() {
+		st.stats.errors.Add(1)
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		st.stats.errors.Add(1)
+		return nil, ctxError(name, qtype, err)
+	}
+	name = dns.Fqdn(name)
+	key := cacheKey{name: strings.ToLower(name), qtype: qtype}
+	if m := st.cache.get(key, st.now()); m != nil {
+		st.stats.cacheHits.Add(1)
+		return m, nil
+	}
+	ch := st.sf.DoChan(key.name+"/"+strconv.Itoa(int(qtype)), func() (any, error) {
+		if !st.enter() {
+			return nil, ErrClosed
+		}
+		defer st.work.Done()
+		m, pkt, err := st.resolve(name, qtype)
+		if err == nil && pkt != nil {
+			st.cache.put(key, m, pkt, st.now())
+		}
+		return m, err
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			st.stats.errors.Add(1)
+			return nil, r.Err
+		}
+		m := r.Val.(*dns.Msg)
+		if r.Shared {
+			// Every caller gets its own copy, the first one included,
+			// so that none sees another's changes.
+			st.stats.shared.Add(1)
+			m = m.Copy()
+		}
+		return m, nil
+	case <-ctx.Done():
+		st.stats.errors.Add(1)
+		return nil, ctxError(name, qtype, ctx.Err())
+	}
+}
+
+func ctxError(name string, qtype uint16, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("dnsclient: %s %s: %w: %w", name, dns.TypeToString[qtype], ErrTimeout, err)
+	}
+	return fmt.Errorf("dnsclient: %s %s: %w", name, dns.TypeToString[qtype], err)
+}
+
+// attempt is one query packet sent under an ID on a socket.
+type attempt struct {
+	u    *upstream
+	sock *udpSock
+	id   uint16
+	sent time.Time
+	held bool // holds a slot of u's window
+}
+
+// resolve sends the question until a valid answer arrives or the attempts
+// run out. It returns the answer and, when it came over UDP, its wire form.
+func (st *state) resolve(name string, qtype uint16) (*dns.Msg, []byte, error) {
+	ctx := st.ctx
+	q, err := packQuestion(name, qtype)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkt := newQuery(q)
+	w := &waiter{q: q, ch: make(chan reply, 4)}
+	var atts []attempt
+	defer func() {
+		for i := range atts {
+			a := &atts[i]
+			a.sock.unregister(a.id)
+			if a.held {
+				a.u.release()
+			}
+		}
+	}()
+
+	start := st.pickStart()
+	var (
+		fallback *dns.Msg // a SERVFAIL or REFUSED kept while other servers are tried
+		fbPkt    []byte
+		lastErr  error
+		timer    *time.Timer
+	)
+	tried := 0
+	for n := range st.attempts {
+		u := st.ups[(start+n)%len(st.ups)]
+		if err := u.acquire(ctx); err != nil {
+			return nil, nil, ErrClosed
+		}
+		s, err := u.sock()
+		if err != nil {
+			u.release()
+			lastErr = err
+			continue
+		}
+		id := s.register(w)
+		binary.BigEndian.PutUint16(pkt, id)
+		sent := time.Now()
+		atts = append(atts, attempt{u: u, sock: s, id: id, sent: sent, held: true})
+		cur := len(atts) - 1
+		timeout := min(u.rto()<<n, st.timeout)
+		if _, err := s.conn.Write(pkt); err != nil {
+			atts[cur].held = false
+			u.release()
+			lastErr = fmt.Errorf("dnsclient: send to %s: %w", u.addr, err)
+			continue
+		}
+		tried++
+		st.stats.sent.Add(1)
+		if n > 0 {
+			st.stats.retries.Add(1)
+		}
+		if timer == nil {
+			timer = time.NewTimer(timeout)
+			defer timer.Stop()
+		} else {
+			timer.Reset(timeout)
+		}
+	wait:
+		for {
+			select {
+			case r := <-w.ch:
+				i := findAttempt(atts, r.sock, r.id)
+				if i < 0 {
+					continue
+				}
+				a := &atts[i]
+				if a.held {
+					a.held = false
+					a.u.release()
+				}
+				m := new(dns.Msg)
+				if err := m.Unpack(r.pkt); err != nil {
+					st.stats.malformed.Add(1)
+					lastErr = fmt.Errorf("dnsclient: malformed answer from %s: %w", a.u.addr, err)
+					continue
+				}
+				a.u.onAnswer(r.at.Sub(a.sent))
+				if m.Truncated {
+					return st.tcp(name, qtype, a.u)
+				}
+				if (m.Rcode == dns.RcodeServerFailure || m.Rcode == dns.RcodeRefused) &&
+					tried < len(st.ups) && n+1 < st.attempts {
+					fallback, fbPkt = m, nil
+					break wait
+				}
+				return m, r.pkt, nil
+			case <-timer.C:
+				st.stats.timeouts.Add(1)
+				a := &atts[cur]
+				if a.held {
+					a.held = false
+					u.release()
+				}
+				u.onTimeout(a.sent, time.Now())
+				if st.log != nil {
+					st.log.Debug("dnsclient: attempt timed out", "name", name, "type", dns.TypeToString[qtype], "server", u.addr, "attempt", n+1, "timeout", timeout)
+				}
+				break wait
+			case <-ctx.Done():
+				return nil, nil, ErrClosed
+			}
+		}
+		timer.Stop()
+	}
+	if fallback != nil {
+		return fallback, fbPkt, nil
+	}
+	err = fmt.Errorf("dnsclient: %s %s via %s: %w", name, dns.TypeToString[qtype], strings.TrimPrefix(st.name, "dns via "), ErrTimeout)
+	if lastErr != nil {
+		err = fmt.Errorf("%w (last error: %w)", err, lastErr)
+	}
+	return nil, nil, err
+}
+
+func findAttempt(atts []attempt, s *udpSock, id uint16) int {
+	for i := range atts {
+		if atts[i].sock == s && atts[i].id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// pickStart returns the index of the server to ask first: the first with
+// the fewest consecutive timeouts.
+func (st *state) pickStart() int {
+	best, bestFails := 0, int32(1<<30)
+	for i, u := range st.ups {
+		if f := u.fails.Load(); f < bestFails {
+			best, bestFails = i, f
+		}
+	}
+	return best
+}
+
+// tcp asks the question again over TCP after a truncated UDP answer.
+func (st *state) tcp(name string, qtype uint16, u *upstream) (*dns.Msg, []byte, error) {
+	st.stats.tcp.Add(1)
+	ctx, cancel := context.WithTimeout(st.ctx, st.timeout)
+	defer cancel()
+	q := new(dns.Msg)
+	q.SetQuestion(name, qtype)
+	c := &dns.Client{Net: "tcp", Timeout: st.timeout}
+	m, _, err := c.ExchangeContext(ctx, q, u.addr)
+	if err != nil {
+		if st.ctx.Err() != nil {
+			return nil, nil, ErrClosed
+		}
+		return nil, nil, fmt.Errorf("dnsclient: %s %s via %s over tcp: %w", name, dns.TypeToString[qtype], u.addr, err)
+	}
+	if len(m.Question) != 1 || !strings.EqualFold(m.Question[0].Name, name) ||
+		m.Question[0].Qtype != qtype || m.Question[0].Qclass != dns.ClassINET || !m.Response {
+		st.stats.mismatches.Add(1)
+		return nil, nil, fmt.Errorf("dnsclient: %s %s via %s over tcp: answer for another question", name, dns.TypeToString[qtype], u.addr)
+	}
+	pkt, err := m.Pack()
+	if err != nil {
+		pkt = nil
+	}
+	return m, pkt, nil
+}

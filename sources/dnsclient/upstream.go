@@ -1,0 +1,265 @@
+package dnsclient
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// minWindow is the smallest in-flight window a loss can cut a server to.
+const minWindow = 4
+
+// upstream is one server: its UDP sockets, its in-flight window and its
+// round-trip estimate.
+type upstream struct {
+	st    *state
+	addr  string
+	raddr *net.UDPAddr
+
+	sockOnce sync.Once
+	sockErr  error
+	socks    []*udpSock
+	next     atomic.Uint32
+
+	fails atomic.Int32 // consecutive timeouts, for choosing where to start
+
+	mu       sync.Mutex
+	inflight int
+	cwnd     float64
+	ssthresh float64
+	maxWin   float64
+	lastCut  time.Time
+	queue    []chan struct{}
+	srtt     time.Duration
+	rttvar   time.Duration
+	hasRTT   bool
+}
+
+// sock returns one of the server's UDP sockets (round robin), opening them
+// and starting their readers on first use.
+func (u *upstream) sock() (*udpSock, error) {
+	u.sockOnce.Do(func() {
+		for range u.st.nsocks {
+			conn, err := net.DialUDP("udp", nil, u.raddr)
+			if err != nil {
+				u.sockErr = err
+				return
+			}
+			s := &udpSock{conn: conn, pending: make(map[uint16]*waiter)}
+			u.socks = append(u.socks, s)
+			u.st.readers.Add(1)
+			go u.st.read(s)
+		}
+	})
+	if u.sockErr != nil && len(u.socks) == 0 {
+		return nil, u.sockErr
+	}
+	return u.socks[int(u.next.Add(1))%len(u.socks)], nil
+}
+
+func (u *upstream) closeSocks() {
+	// Serialise with a concurrent first use, which would otherwise open
+	// sockets after this close.
+	u.sockOnce.Do(func() { u.sockErr = ErrClosed })
+	for _, s := range u.socks {
+		s.conn.Close()
+	}
+}
+
+// acquire takes one slot of the in-flight window, waiting in FIFO order.
+func (u *upstream) acquire(ctx context.Context) error {
+	u.mu.Lock()
+	if len(u.queue) == 0 && u.inflight < int(u.cwnd) {
+		u.inflight++
+		u.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	u.queue = append(u.queue, ch)
+	u.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		u.mu.Lock()
+		select {
+		case <-ch: // granted meanwhile: give it back
+			u.inflight--
+			u.grantLocked()
+		default:
+			if i := slices.Index(u.queue, ch); i >= 0 {
+				u.queue = slices.Delete(u.queue, i, i+1)
+			}
+		}
+		u.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func (u *upstream) release() {
+	u.mu.Lock()
+	u.inflight--
+	u.grantLocked()
+	u.mu.Unlock()
+}
+
+func (u *upstream) grantLocked() {
+	for len(u.queue) > 0 && u.inflight < int(u.cwnd) {
+		close(u.queue[0])
+		u.queue[0] = nil
+		u.queue = u.queue[1:]
+		u.inflight++
+	}
+}
+
+// rto returns the timeout of a first attempt: srtt + 4·rttvar (RFC 6298)
+// clamped to [MinTimeout, Timeout], or InitialTimeout before any sample.
+func (u *upstream) rto() time.Duration {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.hasRTT {
+		return u.st.initTimeout
+	}
+	return min(max(u.srtt+4*u.rttvar, u.st.minTimeout), u.st.timeout)
+}
+
+// onAnswer records an answer that took rtt: it updates the round-trip
+// estimate and widens the window (by one per answer below the slow-start
+// threshold, by one per window above it).
+func (u *upstream) onAnswer(rtt time.Duration) {
+	u.fails.Store(0)
+	u.mu.Lock()
+	if !u.hasRTT {
+		u.srtt, u.rttvar, u.hasRTT = rtt, rtt/2, true
+	} else {
+		d := u.srtt - rtt
+		if d < 0 {
+			d = -d
+		}
+		u.rttvar += (d - u.rttvar) / 4
+		u.srtt += (rtt - u.srtt) / 8
+	}
+	if u.cwnd < u.ssthresh {
+		u.cwnd++
+	} else {
+		u.cwnd += 1 / u.cwnd
+	}
+	u.cwnd = min(u.cwnd, u.maxWin)
+	u.grantLocked()
+	u.mu.Unlock()
+}
+
+// onTimeout records a query sent at sent that got no answer in time: the
+// window is halved, at most once per window of queries (losses of queries
+// sent before the last cut do not cut again).
+func (u *upstream) onTimeout(sent, now time.Time) {
+	u.fails.Add(1)
+	u.mu.Lock()
+	if sent.After(u.lastCut) {
+		u.ssthresh = max(u.cwnd/2, minWindow)
+		u.cwnd = u.ssthresh
+		u.lastCut = now
+	}
+	u.mu.Unlock()
+}
+
+// window reports the current window, for Stats.
+func (u *upstream) window() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return int(u.cwnd)
+}
+
+// udpSock is one connected UDP socket (random source port) and the queries
+// waiting on it, by ID.
+type udpSock struct {
+	conn *net.UDPConn
+
+	mu      sync.Mutex
+	pending map[uint16]*waiter
+}
+
+// register gives w a random ID not in use on s.
+func (s *udpSock) register(w *waiter) uint16 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		id := uint16(rand.Uint32())
+		if _, busy := s.pending[id]; !busy {
+			s.pending[id] = w
+			return id
+		}
+	}
+}
+
+func (s *udpSock) unregister(id uint16) {
+	s.mu.Lock()
+	delete(s.pending, id)
+	s.mu.Unlock()
+}
+
+// reply is a response packet that matched a waiter's ID and question.
+type reply struct {
+	pkt  []byte
+	sock *udpSock
+	id   uint16
+	at   time.Time
+}
+
+// waiter is one query waiting for its answer, possibly under several IDs
+// (one per attempt).
+type waiter struct {
+	q  []byte // wire question
+	ch chan reply
+}
+
+// read dispatches the packets arriving on s to their waiters until s is
+// closed. A packet whose ID is not pending, or whose question differs from
+// the waiter's, is counted and dropped.
+func (st *state) read(s *udpSock) {
+	defer st.readers.Done()
+	buf := make([]byte, 65535)
+	for {
+		n, err := s.conn.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// ICMP errors (connection refused) and the like: the
+			// queries concerned time out and move to another server.
+			continue
+		}
+		if n < headerLen {
+			st.stats.malformed.Add(1)
+			continue
+		}
+		id := binary.BigEndian.Uint16(buf)
+		s.mu.Lock()
+		w := s.pending[id]
+		s.mu.Unlock()
+		if w == nil {
+			st.stats.unmatched.Add(1)
+			continue
+		}
+		if !matchResponse(w.q, buf[:n]) {
+			st.stats.mismatches.Add(1)
+			if st.log != nil {
+				st.log.Debug("dnsclient: discarded answer with wrong question", "server", s.conn.RemoteAddr().String(), "id", id)
+			}
+			continue
+		}
+		pkt := make([]byte, n)
+		copy(pkt, buf[:n])
+		select {
+		case w.ch <- reply{pkt: pkt, sock: s, id: id, at: time.Now()}:
+		default:
+			st.stats.unmatched.Add(1)
+		}
+	}
+}
