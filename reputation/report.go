@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+
+	"github.com/prefixvet/prefixvet/prefix"
 )
 
 // Report is the explained result of scoring one block. Its JSON form is
@@ -192,7 +194,7 @@ const MaxAddressStates = 1 << 16
 func (r *Report) AddressStates() []AddressStatus {
 	var addrs []netip.Addr
 	if p := r.Prefix; p.IsValid() && !r.Sampled && p.Addr().BitLen()-p.Bits() <= 16 { // at most MaxAddressStates
-		for a := range prefixRangeOf(r.Prefix).All() {
+		for a := range prefix.RangeOf(r.Prefix).All() {
 			addrs = append(addrs, a)
 		}
 	} else {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prefixvet/prefixvet/prefix"
 )
 
 // Scorer defaults. A zero field of [Scorer] means its default.
@@ -129,7 +131,7 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 		}
 		p = canonical(p)
 		if !s.AllowSpecial {
-			if err := prefixCheckVettable(p); err != nil {
+			if err := prefix.CheckVettable(p); err != nil {
 				return nil, fmt.Errorf("reputation: %w", err)
 			}
 		}
@@ -392,15 +394,15 @@ func (r *run) addressesOf(p netip.Prefix) ([]netip.Addr, bool) {
 	host := p.Addr().BitLen() - p.Bits()
 	switch {
 	case p.Addr().Is6() && p.Bits() < 64:
-		return prefixSampleSubnets(p, 64, n, r.seed), true
+		return prefix.SampleSubnets(p, 64, n, r.seed), true
 	case host < 62 && uint64(1)<<host <= uint64(n):
 		addrs := make([]netip.Addr, 0, 1<<host)
-		for a := range prefixRangeOf(p).All() {
+		for a := range prefix.RangeOf(p).All() {
 			addrs = append(addrs, a)
 		}
 		return addrs, false
 	}
-	return prefixSample(p, n, r.seed), true
+	return prefix.Sample(p, n, r.seed), true
 }
 
 func (r *run) plan() {

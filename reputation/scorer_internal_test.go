@@ -3,10 +3,11 @@ package reputation
 import (
 	"context"
 	"errors"
-	"math"
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/prefixvet/prefixvet/prefix"
 )
 
 type nopSource struct{}
@@ -24,9 +25,9 @@ func TestScore_refusesSpecialPurposeSpace(t *testing.T) {
 		allow  bool
 		want   error
 	}{
-		{"documentation_refused", netip.MustParsePrefix("192.0.2.0/24"), false, prefixErrSpecialPurpose},
-		{"private_refused", netip.MustParsePrefix("10.1.0.0/16"), false, prefixErrSpecialPurpose},
-		{"v6_documentation_refused", netip.MustParsePrefix("2001:db8::/48"), false, prefixErrSpecialPurpose},
+		{"documentation_refused", netip.MustParsePrefix("192.0.2.0/24"), false, prefix.ErrSpecialPurpose},
+		{"private_refused", netip.MustParsePrefix("10.1.0.0/16"), false, prefix.ErrSpecialPurpose},
+		{"v6_documentation_refused", netip.MustParsePrefix("2001:db8::/48"), false, prefix.ErrSpecialPurpose},
 		{"documentation_allowed", netip.MustParsePrefix("192.0.2.0/24"), true, nil},
 	}
 	for _, tt := range tests {
@@ -86,70 +87,6 @@ func TestPolicy_resolve(t *testing.T) {
 	}
 	if w := (&Policy{Weights: map[string]float64{"a": -2}}).resolve(); w.weight("a") != 0 || w.weight("b") != 1 {
 		t.Errorf("weights a=%v b=%v, want 0 and 1", w.weight("a"), w.weight("b"))
-	}
-}
-
-func TestShim_sample(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name   string
-		prefix netip.Prefix
-		n      int
-		want   int
-	}{
-		{"v4_24_all", netip.MustParsePrefix("198.51.100.0/24"), 1000, 256},
-		{"v4_16_some", netip.MustParsePrefix("198.18.0.0/16"), 300, 300},
-		{"v4_32", netip.MustParsePrefix("198.51.100.7/32"), 5, 1},
-		{"v6_64", netip.MustParsePrefix("2001:db8::/64"), 500, 500},
-		{"v6_0", netip.MustParsePrefix("::/0"), 50, 50},
-	}
-	for _, tt := range tests {
-		got := prefixSample(tt.prefix, tt.n, 1)
-		if len(got) != tt.want {
-			t.Errorf("%s: %d addresses, want %d", tt.name, len(got), tt.want)
-		}
-		if !slices.IsSortedFunc(got, netip.Addr.Compare) || len(slices.Compact(slices.Clone(got))) != len(got) {
-			t.Errorf("%s: not ascending and distinct", tt.name)
-		}
-		for _, a := range got {
-			if !tt.prefix.Contains(a) {
-				t.Errorf("%s: %v outside the prefix", tt.name, a)
-			}
-		}
-		if again := prefixSample(tt.prefix, tt.n, 1); !slices.Equal(got, again) {
-			t.Errorf("%s: not reproducible", tt.name)
-		}
-	}
-	sub := prefixSampleSubnets(netip.MustParsePrefix("2001:db8::/40"), 64, 1000, 3)
-	nets := map[netip.Prefix]bool{}
-	for _, a := range sub {
-		p, _ := a.Prefix(64)
-		nets[p] = true
-	}
-	if len(sub) != 1000 || len(nets) != 1000 {
-		t.Errorf("SampleSubnets gave %d addresses in %d /64s, want 1000 in 1000", len(sub), len(nets))
-	}
-	if got := prefixSampleSubnets(netip.MustParsePrefix("2001:db8::/62"), 64, 10, 3); len(got) != 4 {
-		t.Errorf("SampleSubnets of a /62 gave %d addresses, want one per /64 (4)", len(got))
-	}
-}
-
-func TestShim_sampleIsUniform(t *testing.T) {
-	t.Parallel()
-	// Each of the 16 /28s of a /24 should get about 1/16 of 64-address samples.
-	p := netip.MustParsePrefix("198.51.100.0/24")
-	var hits [16]int
-	const runs = 400
-	for seed := range uint64(runs) {
-		for _, a := range prefixSample(p, 64, seed+1) {
-			hits[a.As4()[3]/16]++
-		}
-	}
-	want := float64(runs*64) / 16
-	for i, h := range hits {
-		if math.Abs(float64(h)-want) > 0.1*want {
-			t.Errorf("/28 #%d got %d samples, want about %v", i, h, want)
-		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
 )
 
@@ -254,7 +255,7 @@ func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wa
 	if err != nil {
 		return reputation.Listing{}, err
 	}
-	qname := string(appendQueryName(make([]byte, 0, 74+len(zone)), addr, zone+"."))
+	qname := string(prefix.AppendQueryName(make([]byte, 0, 74+len(zone)), addr, zone+"."))
 	codes, ttl, err := bl.queryA(ctx, st, qname, addr)
 	if err != nil {
 		return reputation.Listing{}, err
@@ -656,36 +657,4 @@ func joinAddrs(as []netip.Addr) string {
 		s[i] = a.String()
 	}
 	return strings.Join(s, ", ")
-}
-
-// appendQueryName appends the RFC 5782 query name of a in zone to dst:
-// reversed octets for IPv4, 32 reversed nibbles for IPv6 (an IPv4-mapped
-// address is an IPv6 query), then "." and zone verbatim.
-//
-// TODO(lead): replace with prefix.AppendQueryName at merge
-func appendQueryName(dst []byte, a netip.Addr, zone string) []byte {
-	const hex = "0123456789abcdef"
-	if a.Is4() {
-		b := a.As4()
-		for i := 3; i >= 0; i-- {
-			dst = appendUint8(dst, b[i])
-			dst = append(dst, '.')
-		}
-	} else {
-		b := a.As16()
-		for i := 15; i >= 0; i-- {
-			dst = append(dst, hex[b[i]&0xf], '.', hex[b[i]>>4], '.')
-		}
-	}
-	return append(dst, zone...)
-}
-
-func appendUint8(dst []byte, v uint8) []byte {
-	if v >= 100 {
-		dst = append(dst, '0'+v/100)
-	}
-	if v >= 10 {
-		dst = append(dst, '0'+v/10%10)
-	}
-	return append(dst, '0'+v%10)
 }
