@@ -61,12 +61,12 @@ func Parse(s string) (Range, error) {
 	if s == "" {
 		return Range{}, &parseError{in, "empty input; want an address, CIDR prefix or range such as 203.0.113.0/24"}
 	}
-	// A range of two full addresses, "a-b". ipaddress-go only reads ranges
-	// within a segment ("203.0.113.0-255"), so split here first and fall back
-	// to ipaddress-go for the rest.
 	if strings.ContainsRune(s, '%') {
 		return Range{}, &parseError{in, "IPv6 zones (\"%eth0\") have no place in a prefix; remove the zone"}
 	}
+	// A range of two full addresses, "a-b". ipaddress-go only reads ranges
+	// within a segment ("203.0.113.0-255"), so split here first and fall back
+	// to ipaddress-go for the rest.
 	i := strings.IndexByte(s, '-')
 	if i < 0 || strings.Count(s, "-") > 1 {
 		return parseLenient(in, s)

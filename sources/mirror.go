@@ -258,8 +258,16 @@ func rbldnsdString(a netip.Addr) string {
 // Answer returns the A and TXT records rbldnsd would serve for addr from the
 // same data (nil, nil when addr is not listed), with "$" substituted in TXT.
 // Records are deduplicated; their order is the data file's.
+//
+// An IPv4-mapped IPv6 address (the RFC 5782 IPv6 test point ::ffff:127.0.0.2)
+// stands for a query name in IPv6 form, and gets rbldnsd's answer to it: IPv6
+// data (ip6trie, ip6tset) look it up as the IPv6 address it is, IPv4 data
+// answer for the IPv4 address it maps. The differential test against rbldnsd
+// checks both.
 func (m *Mirror) Answer(addr netip.Addr) (as []netip.Addr, txts []string) {
-	addr = addr.Unmap()
+	if addr.Is4In6() && m.Info().IPv4 {
+		addr = addr.Unmap()
+	}
 	if m.family(addr) != nil {
 		return nil, nil
 	}

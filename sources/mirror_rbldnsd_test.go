@@ -14,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/sources"
 	"github.com/prefixvet/prefixvet/sources/internal/daemontest"
 )
@@ -171,17 +172,10 @@ func genIP6(rng *rand.Rand, tset bool, n int) []zoneLine {
 	return lines
 }
 
+// reverseName is the RFC 5782 query name of a in zone; an IPv4-mapped address
+// is an IPv6 query.
 func reverseName(a netip.Addr, zone string) string {
-	if a.Is4() {
-		b := a.As4()
-		return fmt.Sprintf("%d.%d.%d.%d.%s.", b[3], b[2], b[1], b[0], zone)
-	}
-	b := a.As16()
-	var sb strings.Builder
-	for i := 15; i >= 0; i-- {
-		fmt.Fprintf(&sb, "%x.%x.", b[i]&0xf, b[i]>>4)
-	}
-	return sb.String() + zone + "."
+	return string(prefix.AppendQueryName(nil, a, zone+"."))
 }
 
 // probes returns every boundary +-1 of every line plus random addresses
@@ -230,6 +224,11 @@ func TestMirrorMatchesRbldnsd(t *testing.T) {
 		{"ip6trie", sources.DatasetIP6Trie, genIP6(rng, false, n)},
 		{"ip6tset", sources.DatasetIP6TSet, genIP6(rng, true, n)},
 	}
+	// The /64 that holds the IPv4-mapped addresses, among them the RFC 5782
+	// IPv6 test point ::ffff:127.0.0.2: queried in IPv6 form, never unmapped.
+	mapped64 := zoneLine{from: mpa("::"), to: mpa("::ffff:ffff:ffff:ffff")}
+	cases[3].lines = append(cases[3].lines, zoneLine{text: "::/64", from: mapped64.from, to: mapped64.to})
+	cases[4].lines = append(cases[4].lines, zoneLine{text: "0:0:0:0", from: mapped64.from, to: mapped64.to})
 	dir := daemontest.ReadableDir(t)
 	var specs []string
 	for i, c := range cases {
@@ -303,6 +302,7 @@ func TestMirrorMatchesRbldnsd(t *testing.T) {
 				t.Fatalf("ReadMirror: %v", err)
 			}
 			addrs := probes(rng, c.lines, 600)
+			addrs = append(addrs, mpa("::ffff:127.0.0.2"), mpa("::ffff:127.0.0.1"), mpa("::ffff:198.51.100.1"))
 			total += len(addrs)
 			var mu sync.Mutex
 			var wg sync.WaitGroup

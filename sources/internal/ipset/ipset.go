@@ -334,7 +334,9 @@ func (s *Set) find6(u U128) int {
 	return lo - 1
 }
 
-// Lookup returns the payload of the interval containing a.
+// Lookup returns the payload of the interval containing a. An IPv4-mapped
+// IPv6 address is looked up among the IPv6 intervals as written; callers that
+// mean the IPv4 address unmap it first.
 func (s *Set) Lookup(a netip.Addr) (payload uint32, ok bool) {
 	if a.Is4() {
 		u := u32Of(a)
@@ -342,9 +344,6 @@ func (s *Set) Lookup(a netip.Addr) (payload uint32, ok bool) {
 			return s.pay4[i], true
 		}
 		return 0, false
-	}
-	if a.Is4In6() {
-		return s.Lookup(a.Unmap())
 	}
 	if !a.IsValid() {
 		return 0, false
