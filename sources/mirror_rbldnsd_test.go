@@ -227,8 +227,11 @@ func TestMirrorMatchesRbldnsd(t *testing.T) {
 	// The /64 that holds the IPv4-mapped addresses, among them the RFC 5782
 	// IPv6 test point ::ffff:127.0.0.2: queried in IPv6 form, never unmapped.
 	mapped64 := zoneLine{from: mpa("::"), to: mpa("::ffff:ffff:ffff:ffff")}
-	cases[3].lines = append(cases[3].lines, zoneLine{text: "::/64", from: mapped64.from, to: mapped64.to})
-	cases[4].lines = append(cases[4].lines, zoneLine{text: "0:0:0:0", from: mapped64.from, to: mapped64.to})
+	loop1 := mpa("::ffff:127.0.0.1") // the negative test point, excluded
+	cases[3].lines = append(cases[3].lines, zoneLine{text: "::/64", from: mapped64.from, to: mapped64.to},
+		zoneLine{text: "!::ffff:7f00:1", from: loop1, to: loop1})
+	cases[4].lines = append(cases[4].lines, zoneLine{text: "0:0:0:0", from: mapped64.from, to: mapped64.to},
+		zoneLine{text: "!::ffff:7f00:1", from: loop1, to: loop1})
 	dir := daemontest.ReadableDir(t)
 	var specs []string
 	for i, c := range cases {

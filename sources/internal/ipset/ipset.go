@@ -86,10 +86,10 @@ type Builder struct {
 }
 
 // Add adds the inclusive span from..to with the given id. Both addresses
-// must be valid, of the same family, not zoned, and from <= to; IPv4-mapped
-// IPv6 addresses are unmapped.
+// must be valid, of the same family, not zoned, and from <= to. An
+// IPv4-mapped IPv6 address is an IPv6 address here (rbldnsd's IPv6 datasets
+// list and exclude them as such); callers that mean IPv4 unmap first.
 func (b *Builder) Add(from, to netip.Addr, id uint32) error {
-	from, to = from.Unmap(), to.Unmap()
 	switch {
 	case !from.IsValid() || !to.IsValid():
 		return errors.New("ipset: invalid address")
@@ -364,7 +364,6 @@ type Interval struct {
 // AppendOverlapping appends to dst the intervals that overlap from..to (same
 // family, from <= to), unclipped, in ascending order, and returns dst.
 func (s *Set) AppendOverlapping(dst []Interval, from, to netip.Addr) []Interval {
-	from, to = from.Unmap(), to.Unmap()
 	if from.Is4() {
 		f, t := u32Of(from), u32Of(to)
 		i := s.find4(f)
