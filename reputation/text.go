@@ -12,14 +12,16 @@ import (
 // textWidth is the width WriteText fits its lines into.
 const textWidth = 80
 
-// textMaxListings caps the listings WriteText prints; the JSON form has all.
-const textMaxListings = 40
+// textMaxListings caps the listings WriteText prints per source; the JSON
+// form has all.
+const textMaxListings = 8
 
 // WriteText writes r as plain text for a terminal of 80 columns: the
-// verdict and score, the reasons, a table of the sources, the listings (at
-// most 40; the JSON form has all), the whitelist evidence and the failed
-// lookups grouped by source (a count, the distinct errors and the addresses
-// as ranges). It returns the first write error.
+// verdict and score, the reasons, a table of the sources (with the reason a
+// source was not used or not asked), the listings (at most 8 per source; the
+// JSON form has all), the whitelist evidence and the failed lookups grouped
+// by source (a count, the distinct errors and the addresses as ranges). It
+// returns the first write error.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := &textWriter{w: w}
 	tw.line("%s: %s, score %s (policy %s)", r.Prefix, strings.ToUpper(string(r.Verdict)), num(r.Score), r.PolicyVersion)
@@ -51,19 +53,30 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, s := range r.Sources {
 		tw.line("  %-22s %-6s %-11s %7d %7d %6d %6d", fit(s.Name, 22), fit(string(s.Kind), 6), s.Status,
 			s.Planned, s.Queried, s.Listed, s.Errors)
-		if s.Detail != "" {
+		// A usable source that was asked needs no explanation; its probe
+		// detail would repeat for every block.
+		if s.Detail != "" && (!s.Status.Usable() || s.Planned == 0) {
 			tw.wrap("    ", "    ", s.Detail)
 		}
 	}
 
 	if len(r.Listings) > 0 {
 		tw.section("Listings")
-		for i, l := range r.Listings {
-			if i == textMaxListings {
-				tw.line("  ... and %d more", len(r.Listings)-i)
-				break
+		shown, more := map[string]int{}, map[string]int{}
+		var order []string
+		for _, l := range r.Listings {
+			if shown[l.Source] == textMaxListings {
+				if more[l.Source] == 0 {
+					order = append(order, l.Source)
+				}
+				more[l.Source]++
+				continue
 			}
+			shown[l.Source]++
 			tw.listing(l)
+		}
+		for _, src := range order {
+			tw.wrap("  ", "    ", fmt.Sprintf("... and %d more listed by %s", more[src], src))
 		}
 	}
 	if len(r.Whitelist) > 0 {
@@ -130,10 +143,16 @@ func groupUnknown(us []UnknownReport) []unknownGroup {
 		} else {
 			gs[i].spans = append(gs[i].spans, "whole block "+u.Prefix.String())
 		}
-		if errs[u.Source][u.Error] == 0 {
-			errOrder[u.Source] = append(errOrder[u.Source], u.Error)
+		// The same failure for many addresses is one line: the address in
+		// the error text is replaced by a placeholder.
+		e := u.Error
+		if u.Address.IsValid() {
+			e = strings.ReplaceAll(e, u.Address.String(), "<address>")
 		}
-		errs[u.Source][u.Error]++
+		if errs[u.Source][e] == 0 {
+			errOrder[u.Source] = append(errOrder[u.Source], e)
+		}
+		errs[u.Source][e]++
 	}
 	for i := range gs {
 		g := &gs[i]
