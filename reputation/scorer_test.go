@@ -549,6 +549,31 @@ func TestScore_familiesAreHonoured(t *testing.T) {
 	}
 }
 
+// probedV4 is a probed source that answers for IPv4 only.
+type probedV4 struct{ probed }
+
+func (probedV4) Info() reputation.Info { return reputation.Info{IPv4: true} }
+
+// A healthy zone that does not serve the block's family says so, rather than
+// repeating its probe's detail.
+func TestScore_skippedSourceSaysWhy(t *testing.T) {
+	t.Parallel()
+	src := probedV4{probed{fake: &fake{name: "v4zone"}, health: reputation.Health{Status: reputation.StatusOK, Detail: "test points answered"}, probes: new(atomic.Int64)}}
+	dead := probed{fake: &fake{name: "dead"}, health: reputation.Health{Status: reputation.StatusDead, Detail: "lists the world"}, probes: new(atomic.Int64)}
+	both := &fake{name: "both"}
+	s := &reputation.Scorer{Sources: []reputation.Source{src, dead, both}, AllowSpecial: true}
+	rep, err := s.Score(t.Context(), mpp("2001:db8::/120"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rep.Sources[0].Detail, "not queried: does not answer for IPv6"; got != want {
+		t.Errorf("skipped healthy source: detail %q, want %q", got, want)
+	}
+	if got, want := rep.Sources[1].Detail, "lists the world"; got != want {
+		t.Errorf("dead source: detail %q, want %q", got, want)
+	}
+}
+
 func TestScore_progress(t *testing.T) {
 	t.Parallel()
 	var calls []reputation.Progress

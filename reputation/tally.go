@@ -61,7 +61,9 @@ func (r *run) tally(b *block, d time.Duration) *Report {
 		st := &r.srcs[j]
 		sr := SourceReport{Name: st.name, Kind: st.info.Kind, Status: st.health.Status, Detail: st.health.Detail}
 		if b.plans == nil || b.plans[j].skip != "" {
-			if sr.Detail == "" && b.plans != nil {
+			// An unusable source keeps its probe's explanation; a usable
+			// one that was not asked says why it was not.
+			if b.plans != nil && (sr.Detail == "" || sr.Status.Usable()) {
 				sr.Detail = b.plans[j].skip
 			}
 			rep.Sources[j] = sr
