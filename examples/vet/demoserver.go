@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-
-	"github.com/prefixvet/prefixvet/reputation"
 )
 
 // zoneMode says how the demo server misbehaves for a zone, so that the demo
@@ -29,9 +27,16 @@ const (
 // demoZone is one zone served by the demo DNS server.
 type demoZone struct {
 	name  string            // zone name, fully qualified
-	data  reputation.Source // where the answers come from; nil for synthetic zones
+	data  answerer // where the answers come from; nil for synthetic zones
 	mode  zoneMode
 	flaky netip.Prefix // for modeFlaky
+}
+
+// answerer gives the A and TXT records of a DNSBL query, as
+// [sources.Mirror.Answer] does: exactly what rbldnsd would serve from the
+// same zone file.
+type answerer interface {
+	Answer(addr netip.Addr) (as []netip.Addr, txts []string)
 }
 
 // demoServer is an authoritative DNS server on loopback that answers DNSBL
@@ -122,12 +127,9 @@ func (s *demoServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		m.Rcode = dns.RcodeServerFailure
 		return
 	default:
-		l, err := z.data.Lookup(context.Background(), addr)
-		if err != nil {
-			m.Rcode = dns.RcodeServerFailure
-			return
-		}
-		codes, txt = l.Codes(), l.Reason
+		var txts []string
+		codes, txts = z.data.Answer(addr)
+		txt = strings.Join(txts, "; ")
 	}
 	if len(codes) == 0 {
 		if m.Rcode == dns.RcodeSuccess {
