@@ -1,0 +1,373 @@
+// Command vet scores the reputation of IP blocks before they are leased.
+//
+// Usage:
+//
+//	vet [flags] PREFIX...
+//	vet [flags] -          # read blocks from standard input, one per line
+//	vet -demo              # a fully offline demonstration
+//
+// Each PREFIX may be written in any form prefix.Parse accepts: a CIDR block
+// (203.0.113.0/24), a single address, a range (203.0.113.10-203.0.113.20,
+// vetted as the CIDR blocks it spans), a netmask (203.0.113.0/255.255.255.0)
+// or IPv6 in any notation.
+//
+// vet asks the DNSBL zones (by default the catalog's default set, through
+// the system's resolver or -resolver), any feeds (-feed) and local zone
+// mirrors (-zonefile), and prints per block its verdict, score, coverage, the
+// reasons with their points, the sources not used and why, and for blocks of
+// up to 256 addresses checked in full a 16×16 map of the block.
+//
+// Exit status:
+//
+//	0  every block is clean
+//	1  some block is review or reject
+//	3  no block is review or reject, but some block is incomplete
+//	2  usage or input error (nothing was vetted)
+//
+// With -demo, vet serves sample zones from an in-process DNS server on
+// 127.0.0.1, vets one block per verdict, and exits 0 when every demo block
+// got the verdict its data is built to show (1 otherwise).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prefixvet/prefixvet/examples/internal/setup"
+	"github.com/prefixvet/prefixvet/prefix"
+	"github.com/prefixvet/prefixvet/reputation"
+)
+
+// Exit statuses.
+const (
+	exitClean      = 0
+	exitListed     = 1
+	exitUsage      = 2
+	exitIncomplete = 3
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the parsed command line.
+type options struct {
+	src          setup.Flags
+	concurrency  int
+	timeout      time.Duration
+	sample       int
+	seed         uint64
+	jsonOut      bool
+	demo         bool
+	allowSpecial bool
+	noMap        bool
+	progress     bool
+	blocks       []string
+}
+
+// usageError is an error in what the user typed: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("vet", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.src.Register(fs)
+	fs.IntVar(&o.concurrency, "concurrency", reputation.DefaultConcurrency, "lookups in flight at once")
+	fs.DurationVar(&o.timeout, "timeout", reputation.DefaultTimeout, "time limit of one lookup")
+	fs.IntVar(&o.sample, "sample", reputation.DefaultMaxAddrs, "blocks with more addresses are sampled down to this many")
+	fs.Uint64Var(&o.seed, "seed", reputation.DefaultSeed, "sampling seed")
+	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON report per line instead of tables")
+	fs.BoolVar(&o.demo, "demo", false, "run an offline demonstration against sample data shipped with vet")
+	fs.BoolVar(&o.allowSpecial, "allow-special", false, "vet special-purpose space (private, documentation, ...) instead of refusing it")
+	fs.BoolVar(&o.noMap, "no-map", false, "do not draw the per-address map of small blocks")
+	fs.BoolVar(&o.progress, "progress", true, "show a progress bar on standard error when it is a terminal")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: vet [flags] PREFIX...   (or - to read blocks from standard input)
+       vet -demo
+
+vet scores the reputation of IP blocks before they are leased.
+
+Exit status: 0 every block clean; 1 some block review or reject;
+3 some block incomplete (and none review or reject); 2 usage or input error.
+With -demo: 0 when every demo block got its expected verdict, 1 otherwise.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, &usageError{err.Error()}
+	}
+	o.blocks = fs.Args()
+	switch {
+	case o.demo && len(o.blocks) > 0:
+		return nil, usagef("-demo vets its own sample blocks; drop the arguments %q", o.blocks)
+	case !o.demo && len(o.blocks) == 0:
+		return nil, usagef("no block given: vet [flags] PREFIX... (try vet -demo, or vet -h)")
+	case o.concurrency < 1:
+		return nil, usagef("-concurrency must be at least 1, got %d", o.concurrency)
+	case o.timeout <= 0:
+		return nil, usagef("-timeout must be positive, got %s", o.timeout)
+	case o.sample < 1:
+		return nil, usagef("-sample must be at least 1, got %d", o.sample)
+	}
+	return o, nil
+}
+
+// run is the whole program; it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitClean
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vet: %v\n", err)
+		return exitUsage
+	}
+	if o.demo {
+		return runDemo(ctx, o, stdout, stderr)
+	}
+	blocks, err := readBlocks(o.blocks, stdin, o.allowSpecial)
+	if err != nil {
+		fmt.Fprintf(stderr, "vet: %v\n", err)
+		return exitUsage
+	}
+	srcs, cleanup, err := o.src.Sources(ctx, stderr)
+	defer cleanup()
+	if err != nil {
+		fmt.Fprintf(stderr, "vet: %v\n", err)
+		return exitUsage
+	}
+	reports, err := vet(ctx, o, srcs, blocks, stdout, stderr)
+	if err != nil && len(reports) == 0 {
+		fmt.Fprintf(stderr, "vet: %v\n", err)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vet: %v\n", err)
+	}
+	return exitStatus(reports)
+}
+
+// readBlocks parses the blocks named on the command line ("-" reads standard
+// input) and expands ranges into the CIDR blocks they span.
+func readBlocks(args []string, stdin io.Reader, allowSpecial bool) ([]netip.Prefix, error) {
+	var texts []string
+	for _, a := range args {
+		if a != "-" {
+			texts = append(texts, a)
+			continue
+		}
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if i := strings.IndexAny(line, "#;"); i >= 0 {
+				line = strings.TrimSpace(line[:i])
+			}
+			if line != "" {
+				texts = append(texts, line)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("reading blocks from standard input: %w", err)
+		}
+	}
+	if len(texts) == 0 {
+		return nil, errors.New("no block given on standard input")
+	}
+	var out []netip.Prefix
+	for _, t := range texts {
+		r, err := prefix.Parse(t)
+		if err != nil {
+			return nil, err
+		}
+		for p := range r.Prefixes() {
+			if !allowSpecial {
+				if err := prefix.CheckVettable(p); err != nil {
+					return nil, fmt.Errorf("%w (use -allow-special to vet it anyway)", err)
+				}
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// vet scores blocks and prints the reports.
+func vet(ctx context.Context, o *options, srcs []reputation.Source, blocks []netip.Prefix, stdout, stderr io.Writer) ([]*reputation.Report, error) {
+	s := &reputation.Scorer{
+		Sources:      srcs,
+		Concurrency:  o.concurrency,
+		Timeout:      o.timeout,
+		MaxAddrs:     o.sample,
+		Seed:         o.seed,
+		AllowSpecial: o.allowSpecial,
+	}
+	var bar *progressBar
+	if o.progress && isTerminal(stderr) {
+		bar = &progressBar{w: stderr}
+		s.Progress = bar.update
+	}
+	reports, err := s.ScoreAll(ctx, blocks)
+	bar.finish()
+	for _, r := range reports {
+		if r == nil {
+			continue
+		}
+		if err := printReport(stdout, r, o); err != nil {
+			return reports, err
+		}
+	}
+	return reports, err
+}
+
+// printReport writes one report as JSON (one line) or as a table with a map.
+func printReport(w io.Writer, r *reputation.Report, o *options) error {
+	if o.jsonOut {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	if err := r.WriteText(w); err != nil {
+		return err
+	}
+	if !o.noMap {
+		writeMap(w, r)
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+// writeMap draws one cell per address, 16 to a row, for blocks of at most 256
+// addresses that were checked in full.
+func writeMap(w io.Writer, r *reputation.Report) {
+	if r.Sampled || r.AddressesTotal > 256 || r.AddressesChecked == 0 {
+		return
+	}
+	states := r.AddressStates()
+	if float64(len(states)) != r.AddressesTotal {
+		return
+	}
+	fmt.Fprintln(w, "  map: . not listed   x listed   # listed critical   ? unknown")
+	for row := 0; row*16 < len(states); row++ {
+		first := states[row*16].Addr
+		fmt.Fprintf(w, "  %-16s ", first)
+		for _, st := range states[row*16 : min(len(states), row*16+16)] {
+			w.Write([]byte{cell(st.State)}) //nolint:errcheck // checked by the caller's next write
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func cell(s reputation.AddressState) byte {
+	switch s {
+	case reputation.StateListed:
+		return 'x'
+	case reputation.StateCritical:
+		return '#'
+	case reputation.StateUnknown:
+		return '?'
+	}
+	return '.'
+}
+
+// exitStatus maps verdicts to the documented exit status.
+func exitStatus(reports []*reputation.Report) int {
+	incomplete := false
+	for _, r := range reports {
+		if r == nil {
+			incomplete = true
+			continue
+		}
+		switch r.Verdict {
+		case reputation.VerdictReview, reputation.VerdictReject:
+			return exitListed
+		case reputation.VerdictIncomplete:
+			incomplete = true
+		}
+	}
+	if incomplete {
+		return exitIncomplete
+	}
+	return exitClean
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar draws the scorer's progress on one terminal line, at most ten
+// times a second.
+type progressBar struct {
+	w    io.Writer
+	mu   sync.Mutex
+	last time.Time
+	p    reputation.Progress
+	used bool
+}
+
+func (b *progressBar) update(p reputation.Progress) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.p = p
+	if now := time.Now(); now.Sub(b.last) >= 100*time.Millisecond || p.Done == p.Planned {
+		b.last = now
+		b.draw()
+	}
+}
+
+func (b *progressBar) draw() {
+	const width = 30
+	p := b.p
+	filled := 0
+	if p.Planned > 0 {
+		filled = p.Done * width / p.Planned
+	}
+	fmt.Fprintf(b.w, "\r[%s%s] %d/%d lookups, %d listed, %d failed ",
+		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), p.Done, p.Planned, p.Listed, p.Errors)
+	b.used = true
+}
+
+// finish clears the bar's line. It is safe on a nil bar.
+func (b *progressBar) finish() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used {
+		fmt.Fprintf(b.w, "\r%s\r", strings.Repeat(" ", 78))
+	}
+}
