@@ -26,7 +26,7 @@ const (
 
 // demoZone is one zone served by the demo DNS server.
 type demoZone struct {
-	name  string            // zone name, fully qualified
+	name  string   // zone name, fully qualified
 	data  answerer // where the answers come from; nil for synthetic zones
 	mode  zoneMode
 	flaky netip.Prefix // for modeFlaky
