@@ -346,7 +346,7 @@ func TestDNSBLRealServer(t *testing.T) {
 		}
 		_ = w.WriteMsg(m)
 	})
-	bl := &sources.DNSBL{Zone: testZone(), Client: newMiekgClient(addr)}
+	bl := &sources.DNSBL{Zone: testZone(), Client: newClient(t, addr)}
 
 	tests := []struct {
 		name    string
@@ -380,7 +380,7 @@ func TestDNSBLRealServer(t *testing.T) {
 	}
 	t.Run("probe", func(t *testing.T) {
 		t.Parallel()
-		h := (&sources.DNSBL{Zone: testZone(), Client: newMiekgClient(addr)}).Probe(t.Context())
+		h := (&sources.DNSBL{Zone: testZone(), Client: newClient(t, addr)}).Probe(t.Context())
 		if h.Status != reputation.StatusOK || h.Err != nil {
 			t.Errorf("Probe = %+v, want ok", h)
 		}

@@ -2,7 +2,6 @@ package sources_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources"
+	"github.com/prefixvet/prefixvet/sources/dnsclient"
 )
 
 // opts returns the options every comparison uses.
@@ -163,35 +162,15 @@ func testZone() sources.ZoneInfo {
 func mpa(s string) netip.Addr   { return netip.MustParseAddr(s) }
 func mpp(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
-// miekgClient is a test-only sources.Exchanger over a real miekg/dns client
-// talking to one server on loopback.
-type miekgClient struct {
-	c      *dns.Client
-	server string
+// newClient returns the production DNS client pointed at one loopback
+// server, without a cache so that every lookup reaches the server; it is
+// closed when the test ends.
+func newClient(t *testing.T, server string) *dnsclient.Client {
+	t.Helper()
+	c := &dnsclient.Client{Servers: []string{server}, CacheSize: -1}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
-
-func newMiekgClient(server string) *miekgClient {
-	return &miekgClient{c: &dns.Client{Timeout: 2 * time.Second}, server: server}
-}
-
-func (m *miekgClient) Exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	q := new(dns.Msg)
-	q.SetQuestion(name, qtype)
-	q.RecursionDesired = true
-	r, _, err := m.c.ExchangeContext(ctx, q, m.server)
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, fmt.Errorf("%w: %w", cerr, err)
-		}
-		return nil, err
-	}
-	if len(r.Question) != 1 || !strings.EqualFold(r.Question[0].Name, name) || r.Question[0].Qtype != qtype || r.Question[0].Qclass != dns.ClassINET {
-		return nil, errors.New("test client: response does not match the question")
-	}
-	return r, nil
-}
-
-func (m *miekgClient) String() string { return m.server }
 
 // startServer starts an in-process DNS server on 127.0.0.1:0 (UDP) with its
 // own handler and returns its address; it is shut down when the test ends.

@@ -83,11 +83,11 @@ func runIntegration(t *testing.T, server string) {
 		return reputation.Listing{Listed: true, Evidence: e, Reason: reason, TTL: 300 * time.Second,
 			DelistURL: "https://bl.example.org/lookup?ip=" + addr}
 	}
-	bl := &sources.DNSBL{Zone: integrationZone("bl.example.org", true, false), Client: newMiekgClient(server)}
-	bl6 := &sources.DNSBL{Zone: integrationZone("bl6.example.org", false, true), Client: newMiekgClient(server)}
-	refuse := &sources.DNSBL{Zone: integrationZone("refuse.example.org", true, false), Client: newMiekgClient(server)}
-	world := &sources.DNSBL{Zone: integrationZone("world.example.org", true, false), Client: newMiekgClient(server)}
-	empty := &sources.DNSBL{Zone: integrationZone("empty.example.org", true, false), Client: newMiekgClient(server)}
+	bl := &sources.DNSBL{Zone: integrationZone("bl.example.org", true, false), Client: newClient(t, server)}
+	bl6 := &sources.DNSBL{Zone: integrationZone("bl6.example.org", false, true), Client: newClient(t, server)}
+	refuse := &sources.DNSBL{Zone: integrationZone("refuse.example.org", true, false), Client: newClient(t, server)}
+	world := &sources.DNSBL{Zone: integrationZone("world.example.org", true, false), Client: newClient(t, server)}
+	empty := &sources.DNSBL{Zone: integrationZone("empty.example.org", true, false), Client: newClient(t, server)}
 
 	lookups := []struct {
 		name    string
