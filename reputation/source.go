@@ -148,7 +148,9 @@ type Listing struct {
 	// [SeverityAllow].
 	Listed bool `json:"listed"`
 	// Evidence holds one entry per distinct meaning of the listing: one per
-	// DNSBL return code, one per matching feed entry.
+	// DNSBL return code, one per matching feed entry. A source may share
+	// this slice between answers (an in-memory feed returns the same one for
+	// every address of an entry), so callers treat it as read-only.
 	Evidence []Evidence `json:"evidence,omitempty"`
 	// Reason is the list's own explanation (a DNSBL TXT record, a feed
 	// comment); it may be empty.

@@ -398,8 +398,13 @@ func (l *List) Info() reputation.Info {
 	return reputation.Info{Kind: reputation.KindFeed, IPv4: l.set.Has4(), IPv6: l.set.Has6()}
 }
 
+// listing returns the listing of payload p. Its Evidence is shared with
+// every other answer for the same payload (read-only, see
+// [reputation.Listing]); the full slice expression makes an append by the
+// caller copy rather than write into the List.
 func (l *List) listing(p uint32) reputation.Listing {
-	return reputation.Listing{Listed: true, Evidence: slices.Clone(l.evidence[p]), Reason: l.reasons[p]}
+	ev := l.evidence[p]
+	return reputation.Listing{Listed: true, Evidence: ev[:len(ev):len(ev)], Reason: l.reasons[p]}
 }
 
 // Lookup reports whether addr is listed, with one evidence per distinct
