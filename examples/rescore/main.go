@@ -180,6 +180,8 @@ Flags:
 		return nil, errors.New("missing -db FILE (the history store, created if missing)")
 	case o.once && o.interval != 0:
 		return nil, errors.New("-once and -interval exclude each other")
+	case o.interval != 0 && o.inventory == "-":
+		return nil, errors.New("-interval reads the inventory at every run: give a file, not \"-\"")
 	case o.interval < 0:
 		return nil, fmt.Errorf("-interval must be positive, got %s", o.interval)
 	case o.concurrency < 1:

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/miekg/dns"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/prefixvet/prefixvet/reputation"
@@ -440,6 +442,7 @@ func TestMissingFlagsAndFiles(t *testing.T) {
 		{name: "no_db", args: []string{"-inventory", f.inventory}, want: "missing -db", code: exitUsage},
 		{name: "inventory_not_found", args: []string{"-zones", "none", "-zonefile", "ip4set:bl.example.org:" + f.zone, "-inventory", filepath.Join(f.dir, "nope.txt"), "-db", f.db}, want: "nope.txt", code: exitUsage},
 		{name: "help", args: []string{"-h"}, want: "Exit status", code: exitOK},
+		{name: "interval_with_stdin", args: []string{"-inventory", "-", "-db", f.db, "-interval", "1m"}, want: "not \"-\"", code: exitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -518,5 +521,81 @@ func TestIntervalRunsUntilCancelled(t *testing.T) {
 	}
 	if got := strings.Count(stdout.String(), "\n"); got != len(wantRun1) {
 		t.Errorf("%d event lines printed, want %d:\n%s", got, len(wantRun1), stdout.String())
+	}
+}
+
+func TestProgressLines(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	p := &progress{w: &buf, run: 7, start: time.Now().Add(-3 * time.Second)}
+	for _, done := range []int{0, 5, 10, 12, 50, 100} {
+		p.update(reputation.Progress{Planned: 100, Done: done, Listed: 1})
+	}
+	got := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	want := []string{"0/100 lookups (0%)", "10/100 lookups (10%)", "50/100 lookups (50%)", "100/100 lookups (100%)"}
+	if len(got) != len(want) {
+		t.Fatalf("%d progress lines, want %d:\n%s", len(got), len(want), buf.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i], "rescore: run 7: "+w+", 1 listed, 0 failed") {
+			t.Errorf("line %d = %q, want it to report %q", i, got[i], w)
+		}
+	}
+	// Short runs print nothing.
+	buf.Reset()
+	quiet := &progress{w: &buf, run: 1, start: time.Now()}
+	quiet.update(reputation.Progress{Planned: 10, Done: 10})
+	if buf.Len() != 0 {
+		t.Errorf("a run shorter than %s printed progress: %q", progressAfter, buf.String())
+	}
+}
+
+// refusingDNS starts a DNS server on 127.0.0.1 that refuses every query.
+func refusingDNS(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	srv := &dns.Server{PacketConn: pc, NotifyStartedFunc: func() { close(started) },
+		Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+			m := new(dns.Msg)
+			m.SetRcode(r, dns.RcodeRefused)
+			w.WriteMsg(m) //nolint:errcheck // a lost answer fails the test elsewhere
+		})}
+	go srv.ActivateAndServe() //nolint:errcheck // stopped by Shutdown
+	<-started
+	t.Cleanup(func() { srv.Shutdown() })
+	return pc.LocalAddr().String()
+}
+
+func TestRunWithoutUsableSourceIsNotRecorded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if code, _, stderr := runRescore(t, f.args()...); code != exitOK {
+		t.Fatalf("run 1: exit %d; stderr:\n%s", code, stderr)
+	}
+	zones := filepath.Join(f.dir, "zones.json")
+	if err := os.WriteFile(zones, []byte(`[{"zone": "bl.example.org", "ipv4": true}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The same blocks, asked of a DNSBL whose resolver refuses: nothing can
+	// be asked, and the run must not become the baseline (it would report
+	// every listing as delisted next time).
+	code, out, stderr := runRescore(t, "-resolver", refusingDNS(t), "-zones", zones, "-timeout", "2s",
+		"-inventory", f.inventory, "-db", f.db, "-allow-special")
+	if code != exitIncomplete || out != "" {
+		t.Errorf("exit %d, stdout %q; want %d and no event", code, out, exitIncomplete)
+	}
+	if !strings.Contains(stderr, "run 2 not recorded") || !strings.Contains(stderr, "no usable sources") {
+		t.Errorf("stderr does not say why the run was not recorded:\n%s", stderr)
+	}
+	h := readHistory(t, f.db)
+	if h.lastRun != 1 || len(h.events) != len(wantRun1) {
+		t.Errorf("store: last run %d, %d events; want run 1's state", h.lastRun, len(h.events))
+	}
+	if got := listedIn(h.blocks["192.0.2.0/24"]); !cmp.Equal(got, []string{"192.0.2.7/32"}) {
+		t.Errorf("192.0.2.0/24 listings %v, want run 1's", got)
 	}
 }
