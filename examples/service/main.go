@@ -1,0 +1,228 @@
+// Command service runs prefixvet inside a small HTTP JSON service: post a
+// block, get its explained reputation report.
+//
+// Usage:
+//
+//	service [source flags] [-listen 127.0.0.1:8080] [flags]
+//
+// The source flags -resolver, -zones, -feed and -zonefile select the sources
+// as for the vet command (see examples/internal/setup); they are loaded once
+// at start and the zones are probed then (the outcome is logged).
+//
+// # Endpoints
+//
+// POST /v1/score with the JSON body {"prefix": "198.51.100.0/24"} returns
+// the reputation.Report as JSON with status 200. The prefix may be written
+// in any form prefix.Parse accepts (a CIDR block, an address, a range, a
+// netmask) but must be one CIDR block. A block with more than -max-addrs
+// addresses is still scored, but sampled: per-address sources are asked
+// about -max-addrs addresses drawn uniformly (the report says "sampled":
+// true, with the seed and addresses_checked); IPv6 blocks wider than a /64
+// are always sampled one address per /64. When -request-timeout expires the
+// response is still 200 with the partial report: verdict "incomplete",
+// "interrupted": true, and the lookups that got no answer in "unknown". It
+// is never "clean"; a client retries later or alerts, as for any incomplete
+// verdict. (A 504 would discard the answers obtained.)
+//
+// GET /healthz probes the sources (reputation.Scorer.Probe) and returns
+// {"status": "ok"|"unavailable", "usable": N, "sources": [...]}: 200 when at
+// least one source is usable, 503 otherwise.
+//
+// Errors are JSON objects {"error": "...", "detail": "..."}:
+//
+//	400  bad JSON, unknown field, missing prefix, unparsable prefix, a range
+//	     that spans several CIDR blocks (then "blocks" lists them), or a block
+//	     wider than an IPv4 /8 or an IPv6 /16
+//	404  unknown path
+//	405  wrong method (the Allow header names the right one)
+//	413  body larger than -max-body
+//	422  special-purpose space (documentation, private, ...) without
+//	     -allow-special; the detail names the registry entries
+//	429  -max-concurrent blocks are being scored already; Retry-After: 1
+//	503  no source is usable (the detail names each one and why)
+//
+// # Flags
+//
+//	-listen ADDR           address to listen on (default 127.0.0.1:8080)
+//	-max-body N            largest request body in bytes (default 4096)
+//	-max-addrs N           blocks with more addresses are sampled (default 4096)
+//	-max-concurrent N      blocks scored at once (default 4)
+//	-request-timeout D     scoring time of one request (default 30s)
+//	-timeout D             time limit of one lookup (default 5s)
+//	-shutdown-timeout D    grace period for requests in flight on SIGTERM (default 40s)
+//	-allow-special         score special-purpose space
+//
+// Every request is logged to standard error (log/slog, text). On SIGINT or
+// SIGTERM the service stops accepting connections and waits up to
+// -shutdown-timeout for the requests in flight (http.Server.Shutdown).
+//
+// # Exit status
+//
+//	0  stopped by SIGINT or SIGTERM after a clean shutdown
+//	1  the listener failed, or requests were still running at the shutdown deadline
+//	2  usage or input error
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prefixvet/prefixvet/examples/internal/setup"
+	"github.com/prefixvet/prefixvet/reputation"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the parsed command line.
+type options struct {
+	src             setup.Flags
+	listen          string
+	maxBody         int64
+	maxAddrs        int
+	maxConcurrent   int
+	requestTimeout  time.Duration
+	timeout         time.Duration
+	shutdownTimeout time.Duration
+	allowSpecial    bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("service", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.src.Register(fs)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`address` to listen on")
+	fs.Int64Var(&o.maxBody, "max-body", defaultMaxBody, "largest request body in `bytes` (larger: 413)")
+	fs.IntVar(&o.maxAddrs, "max-addrs", reputation.DefaultMaxAddrs, "blocks with more addresses are scored by sampling this many")
+	fs.IntVar(&o.maxConcurrent, "max-concurrent", defaultMaxConcurrent, "blocks scored at once (more: 429 with Retry-After)")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", defaultRequestTimeout, "scoring time of one request; then the partial report, verdict incomplete")
+	fs.DurationVar(&o.timeout, "timeout", reputation.DefaultTimeout, "time limit of one lookup")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", defaultRequestTimeout+10*time.Second, "grace period for requests in flight on SIGTERM")
+	fs.BoolVar(&o.allowSpecial, "allow-special", false, "score special-purpose space (private, documentation, ...) instead of refusing it with 422")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: service [source flags] [-listen 127.0.0.1:8080] [flags]
+
+service scores IP blocks over HTTP:
+  POST /v1/score  {"prefix": "198.51.100.0/24"}  -> 200 and the report as JSON
+  GET  /healthz                                   -> 200 if a source is usable, else 503
+Errors are {"error": ..., "detail": ...}: 400 bad request, 404, 405, 413 body
+too large, 422 special-purpose space, 429 too busy (Retry-After), 503 no
+usable source. On request timeout: 200 with the partial report, verdict
+incomplete. Blocks larger than -max-addrs are sampled.
+
+Exit status: 0 clean shutdown on SIGINT/SIGTERM; 1 listener failure or
+requests cut at the shutdown deadline; 2 usage or input error.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected arguments %q: blocks are posted to /v1/score", fs.Args())
+	case o.maxBody < 1:
+		return nil, fmt.Errorf("-max-body must be at least 1, got %d", o.maxBody)
+	case o.maxAddrs < 1:
+		return nil, fmt.Errorf("-max-addrs must be at least 1, got %d", o.maxAddrs)
+	case o.maxConcurrent < 1:
+		return nil, fmt.Errorf("-max-concurrent must be at least 1, got %d", o.maxConcurrent)
+	case o.requestTimeout <= 0 || o.timeout <= 0 || o.shutdownTimeout <= 0:
+		return nil, errors.New("-request-timeout, -timeout and -shutdown-timeout must be positive")
+	}
+	return o, nil
+}
+
+// run is the whole program; it returns the exit status.
+func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "service: %v\n", err)
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	srcs, cleanup, err := o.src.Sources(ctx, stderr)
+	defer cleanup()
+	if err != nil {
+		fmt.Fprintf(stderr, "service: %v\n", err)
+		return exitUsage
+	}
+	scorer := &reputation.Scorer{
+		Sources:      srcs,
+		Timeout:      o.timeout,
+		MaxAddrs:     o.maxAddrs,
+		AllowSpecial: o.allowSpecial,
+	}
+	usable := 0
+	for _, s := range scorer.Probe(ctx) {
+		log.Info("source", "name", s.Name, "kind", s.Kind, "status", s.Status, "detail", s.Detail)
+		if s.Status.Usable() {
+			usable++
+		}
+	}
+	if usable == 0 {
+		log.Warn("no source is usable: /healthz answers 503 and scoring 503 until one is")
+	}
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "service: %v\n", err)
+		return exitFail
+	}
+	hs := &http.Server{
+		Handler:           newServer(scorer, config{MaxBody: o.maxBody, MaxConcurrent: o.maxConcurrent, RequestTimeout: o.requestTimeout}, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      o.requestTimeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+
+	select {
+	case err := <-served:
+		fmt.Fprintf(stderr, "service: %v\n", err)
+		return exitFail
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", o.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "service: shutdown: %v\n", err)
+		hs.Close()
+		return exitFail
+	}
+	<-served // http.ErrServerClosed
+	log.Info("stopped")
+	return exitOK
+}
