@@ -19,8 +19,14 @@ type Changes struct {
 	// previous one did not have (keyed by source and address or extent).
 	NewlyListed []ListingReport `json:"newly_listed"`
 	// Delisted holds the listings of the previous report that the current
-	// one no longer has.
+	// one no longer has although it asked: the source was usable and its
+	// lookup got a definite answer.
 	Delisted []ListingReport `json:"delisted"`
+	// Unconfirmed holds the listings of the previous report that the current
+	// one could not re-check: the source was missing or not usable (refused,
+	// dead, unreachable), or its lookup got no answer. They are neither
+	// delisted nor still listed; a job should keep them in view.
+	Unconfirmed []ListingReport `json:"unconfirmed"`
 	// NewlyUnknown holds the lookups that failed now but not before.
 	NewlyUnknown []UnknownReport `json:"newly_unknown"`
 	// Resolved holds the lookups that failed before but not now.
@@ -36,7 +42,7 @@ func (c *Changes) ScoreDelta() float64 { return c.ScoreAfter - c.ScoreBefore }
 // IsZero reports whether nothing changed.
 func (c *Changes) IsZero() bool {
 	return !c.VerdictChanged() && c.ScoreBefore == c.ScoreAfter && len(c.NewlyListed) == 0 &&
-		len(c.Delisted) == 0 && len(c.NewlyUnknown) == 0 && len(c.Resolved) == 0
+		len(c.Delisted) == 0 && len(c.Unconfirmed) == 0 && len(c.NewlyUnknown) == 0 && len(c.Resolved) == 0
 }
 
 // entryKey identifies a listing or an unknown lookup across reports.
@@ -53,6 +59,12 @@ type entryKey struct {
 // categories changed is neither newly listed nor delisted. Diff does not
 // check that both reports are of the same block. The lists keep the order of
 // the reports.
+//
+// A listing that cur lacks is delisted only when cur got an answer for it;
+// when its source was missing or unusable in cur, or the lookup failed, it is
+// Unconfirmed: a refused resolver never reads as "delisted". When a block is
+// sampled, Diff assumes both reports checked the same addresses (the same
+// seed and limits give the same sample).
 func Diff(prev, cur *Report) Changes {
 	if prev == nil {
 		prev = &Report{}
@@ -67,11 +79,46 @@ func Diff(prev, cur *Report) Changes {
 		ScoreBefore:   prev.Score,
 		ScoreAfter:    cur.Score,
 		NewlyListed:   missing(cur.Listings, prev.Listings, listingKeyOf),
-		Delisted:      missing(prev.Listings, cur.Listings, listingKeyOf),
+		Delisted:      []ListingReport{},
+		Unconfirmed:   []ListingReport{},
 		NewlyUnknown:  missing(cur.Unknown, prev.Unknown, unknownKeyOf),
 		Resolved:      missing(prev.Unknown, cur.Unknown, unknownKeyOf),
 	}
+	for _, l := range missing(prev.Listings, cur.Listings, listingKeyOf) {
+		if answered(cur, l) {
+			c.Delisted = append(c.Delisted, l)
+		} else {
+			c.Unconfirmed = append(c.Unconfirmed, l)
+		}
+	}
 	return c
+}
+
+// answered reports whether cur got a definite answer from l's source for
+// l's address or extent.
+func answered(cur *Report, l ListingReport) bool {
+	usable := false
+	for _, s := range cur.Sources {
+		if s.Name == l.Source {
+			usable = s.Status.Usable()
+			break
+		}
+	}
+	if !usable {
+		return false
+	}
+	for _, u := range cur.Unknown {
+		if u.Source != l.Source {
+			continue
+		}
+		switch {
+		case u.Address.IsValid() && l.Contains(u.Address),
+			u.Prefix.IsValid() && l.Prefix.IsValid() && u.Prefix.Overlaps(l.Prefix),
+			u.Prefix.IsValid() && l.Address.IsValid() && u.Prefix.Contains(l.Address):
+			return false
+		}
+	}
+	return true
 }
 
 func listingKeyOf(l ListingReport) entryKey { return entryKey{l.Source, l.Address, l.Prefix} }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/prefixvet/prefixvet/reputation"
 )
@@ -300,6 +301,49 @@ func TestReport_AddressStates(t *testing.T) {
 	}
 }
 
+// listedBy counts the listings of r by source.
+func listedBy(r *reputation.Report, source string) int {
+	n := 0
+	for _, l := range r.Listings {
+		if l.Source == source {
+			n++
+		}
+	}
+	return n
+}
+
+// A listing that the current report could not re-check is unconfirmed, never
+// delisted: a zone that went dark, a failed lookup, a source no longer asked.
+func TestDiff_unconfirmed(t *testing.T) {
+	t.Parallel()
+	a, b := mpa("192.0.2.7"), mpa("192.0.2.8")
+	listing := func(src string, addr netip.Addr) reputation.ListingReport {
+		return reputation.ListingReport{Source: src, Address: addr, Categories: []string{"spam"}}
+	}
+	prev := &reputation.Report{Listings: []reputation.ListingReport{
+		listing("zen", a), listing("spamcop", a), listing("spamcop", b), listing("gone", a),
+	}}
+	cur := &reputation.Report{
+		Sources: []reputation.SourceReport{
+			{Name: "zen", Status: reputation.StatusRefused},
+			{Name: "spamcop", Status: reputation.StatusOK},
+		},
+		Unknown: []reputation.UnknownReport{{Source: "spamcop", Address: b, Error: "timeout"}},
+	}
+	c := reputation.Diff(prev, cur)
+	wantDelisted := []reputation.ListingReport{listing("spamcop", a)}
+	wantUnconfirmed := []reputation.ListingReport{listing("zen", a), listing("spamcop", b), listing("gone", a)}
+	if diff := cmp.Diff(wantDelisted, c.Delisted, cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})); diff != "" {
+		t.Errorf("Delisted (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantUnconfirmed, c.Unconfirmed, cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})); diff != "" {
+		t.Errorf("Unconfirmed (-want +got):\n%s", diff)
+	}
+	if c.IsZero() {
+		t.Error("IsZero with unconfirmed listings")
+	}
+}
+
 func TestDiff(t *testing.T) {
 	t.Parallel()
 	mixed := scoreScenario(t, "mixed_v4_24")
@@ -315,7 +359,9 @@ func TestDiff(t *testing.T) {
 		{"same_report", mixed, mixed, 0, 0, 0, 0, reputation.VerdictReview, reputation.VerdictReview, true},
 		{"first_run", nil, mixed, len(mixed.Listings), 0, 3, 0, "", reputation.VerdictReview, false},
 		{"got_listed", clean, mixed, len(mixed.Listings), 0, 3, 0, reputation.VerdictClean, reputation.VerdictReview, false},
-		{"got_delisted", mixed, clean, 0, len(mixed.Listings), 0, 3, reputation.VerdictReview, reputation.VerdictClean, false},
+		// clean asks only spamcop and drop: mixed's other listings are
+		// unconfirmed, not delisted (see TestDiff_unconfirmed).
+		{"got_delisted", mixed, clean, 0, listedBy(mixed, "spamcop"), 0, 3, reputation.VerdictReview, reputation.VerdictClean, false},
 		{"zone_went_dark", clean, refused, 0, 0, 40, 0, reputation.VerdictClean, reputation.VerdictIncomplete, false},
 		{"zone_came_back", refused, mixed, len(mixed.Listings), 0, 3, 40, reputation.VerdictIncomplete, reputation.VerdictReview, false},
 	}

@@ -95,14 +95,12 @@ func blockEvents(b block, prev, cur *reputation.Report) []event {
 		out = append(out, mk(kindListed, listingChange{ListingReport: l}, "newly listed: %s", describeListing(l)))
 	}
 	for _, l := range c.Delisted {
-		// Diff calls a listing delisted when the current report lacks it,
-		// even when it lacks it because nobody answered: tell them apart.
-		if why := unanswered(cur, l); why != "" {
-			out = append(out, mk(kindUnconfirmed, listingChange{ListingReport: l, Why: why},
-				"listing not re-checked (%s): %s", why, describeListing(l)))
-			continue
-		}
 		out = append(out, mk(kindDelisted, listingChange{ListingReport: l}, "delisted: %s", describeListing(l)))
+	}
+	for _, l := range c.Unconfirmed {
+		why := unanswered(cur, l)
+		out = append(out, mk(kindUnconfirmed, listingChange{ListingReport: l, Why: why},
+			"listing not re-checked (%s): %s", why, describeListing(l)))
 	}
 	for _, g := range groupLookups(c.NewlyUnknown, true) {
 		out = append(out, mk(kindUnknown, g, "newly unknown: %s: %d lookups got no answer (%s): %s",
@@ -125,8 +123,9 @@ func removedEvent(p netip.Prefix, sb storedBlock) event {
 	return e
 }
 
-// unanswered returns why cur has no answer for the listing l (its source
-// was not usable, or the lookup failed), or "" if cur did get an answer.
+// unanswered says why cur has no answer for the listing l, which
+// reputation.Diff found unconfirmed: its source was not usable or not
+// asked, or the lookup failed.
 func unanswered(cur *reputation.Report, l reputation.ListingReport) string {
 	for _, s := range cur.Sources {
 		if s.Name == l.Source && !s.Status.Usable() {
@@ -148,7 +147,7 @@ func unanswered(cur *reputation.Report, l reputation.ListingReport) string {
 			return "lookup failed: " + u.Error
 		}
 	}
-	return ""
+	return "source no longer asked"
 }
 
 func describeListing(l reputation.ListingReport) string {
