@@ -79,6 +79,7 @@ import (
 
 	"github.com/prefixvet/prefixvet/examples/internal/setup"
 	"github.com/prefixvet/prefixvet/reputation"
+	"github.com/prefixvet/prefixvet/sources"
 )
 
 // Exit statuses.
@@ -204,6 +205,23 @@ func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) i
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// URL feeds are refreshed in the background, as politely as the
+	// Fetcher allows; the scorer holds the same Fetchers, so it sees each
+	// new copy atomically.
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	defer stopRefresh()
+	go func() {
+		t := time.NewTicker(sources.DefaultMinInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-refreshCtx.Done():
+				return
+			case <-t.C:
+				o.src.Refresh(refreshCtx, stderr)
+			}
+		}
+	}()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())

@@ -21,11 +21,18 @@ import (
 
 // Flags are the source-selecting flags. The zero value selects the catalog's
 // default DNSBL zones through the system's resolver.
+//
+// Feeds given as URLs are fetched by a [sources.Fetcher] that Flags keeps
+// across calls of Sources, so a program that rebuilds its sources for every
+// run (rescore -interval) stays polite: conditional GET, at most one fetch
+// per [sources.DefaultMinInterval], the last good copy kept on failure.
 type Flags struct {
 	Resolvers []string // -resolver, repeatable; empty means /etc/resolv.conf
 	Zones     string   // -zones: catalog names, a JSON file, "none", or empty for the default set
 	Feeds     []string // -feed [FORMAT:]PATH|URL, repeatable
 	Zonefiles []string // -zonefile TYPE:ZONE:PATH, repeatable
+
+	fetchers map[string]*sources.Fetcher // by URL
 }
 
 // listFlag is a repeatable string flag.
@@ -66,7 +73,7 @@ func (f *Flags) Sources(ctx context.Context, warn io.Writer) (srcs []reputation.
 		srcs = append(srcs, &sources.DNSBL{Zone: z, Client: client})
 	}
 	for _, spec := range f.Feeds {
-		s, err := LoadFeed(ctx, spec, warn)
+		s, err := f.loadFeed(ctx, spec, warn)
 		if err != nil {
 			return nil, close, &InputError{err}
 		}
@@ -126,9 +133,20 @@ func SelectZones(spec string) ([]sources.ZoneInfo, error) {
 	return out, nil
 }
 
-// LoadFeed loads one -feed value, [FORMAT:]PATH or [FORMAT:]URL. A URL is
-// fetched once, with the polite defaults of [sources.Fetcher].
-func LoadFeed(ctx context.Context, spec string, warn io.Writer) (reputation.Source, error) {
+// Refresh refreshes the feeds given as URLs (each no more often than its
+// minimum interval allows); a failed refresh keeps the last good copy and is
+// reported on warn. Long-running programs call it now and then.
+func (f *Flags) Refresh(ctx context.Context, warn io.Writer) {
+	for u, fe := range f.fetchers {
+		if err := fe.Refresh(ctx); err != nil {
+			fmt.Fprintf(warn, "warning: -feed %s: refresh failed, keeping the copy fetched before: %v\n", u, err)
+		}
+	}
+}
+
+// loadFeed loads one -feed value, [FORMAT:]PATH or [FORMAT:]URL. A URL's
+// Fetcher is kept in f and refreshed on later calls.
+func (f *Flags) loadFeed(ctx context.Context, spec string, warn io.Writer) (reputation.Source, error) {
 	cfg := sources.FeedConfig{}
 	loc := spec
 	if i := strings.Index(spec, ":"); i > 0 {
@@ -141,11 +159,21 @@ func LoadFeed(ctx context.Context, spec string, warn io.Writer) (reputation.Sour
 	}
 	cfg.Name = loc
 	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
-		f := &sources.Fetcher{URL: loc, Config: cfg, Client: &http.Client{}, UserAgent: "prefixvet"}
-		if err := f.Refresh(ctx); err != nil {
-			return nil, fmt.Errorf("-feed %s: %w", loc, err)
+		fe := f.fetchers[loc]
+		if fe == nil {
+			fe = &sources.Fetcher{URL: loc, Config: cfg, Client: &http.Client{}, UserAgent: "prefixvet"}
 		}
-		return f, nil
+		if err := fe.Refresh(ctx); err != nil {
+			if fe.List() == nil {
+				return nil, fmt.Errorf("-feed %s: %w", loc, err)
+			}
+			fmt.Fprintf(warn, "warning: -feed %s: refresh failed, keeping the copy fetched before: %v\n", loc, err)
+		}
+		if f.fetchers == nil {
+			f.fetchers = map[string]*sources.Fetcher{}
+		}
+		f.fetchers[loc] = fe
+		return fe, nil
 	}
 	fh, err := os.Open(loc)
 	if err != nil {
