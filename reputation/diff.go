@@ -108,17 +108,28 @@ func answered(cur *Report, l ListingReport) bool {
 		return false
 	}
 	for _, u := range cur.Unknown {
-		if u.Source != l.Source {
-			continue
-		}
-		switch {
-		case u.Address.IsValid() && l.Contains(u.Address),
-			u.Prefix.IsValid() && l.Prefix.IsValid() && u.Prefix.Overlaps(l.Prefix),
-			u.Prefix.IsValid() && l.Address.IsValid() && u.Prefix.Contains(l.Address):
+		if u.Covers(l) {
 			return false
 		}
 	}
 	return true
+}
+
+// Covers reports whether the failed lookup u concerns the listing l: the
+// same source, and u's address inside l or u's block overlapping it.
+func (u UnknownReport) Covers(l ListingReport) bool {
+	if u.Source != l.Source {
+		return false
+	}
+	switch {
+	case u.Address.IsValid():
+		return l.Contains(u.Address)
+	case u.Prefix.IsValid() && l.Prefix.IsValid():
+		return u.Prefix.Overlaps(l.Prefix)
+	case u.Prefix.IsValid() && l.Address.IsValid():
+		return u.Prefix.Contains(l.Address)
+	}
+	return false
 }
 
 func listingKeyOf(l ListingReport) entryKey { return entryKey{l.Source, l.Address, l.Prefix} }

@@ -137,13 +137,7 @@ func unanswered(cur *reputation.Report, l reputation.ListingReport) string {
 		}
 	}
 	for _, u := range cur.Unknown {
-		if u.Source != l.Source {
-			continue
-		}
-		switch {
-		case u.Address.IsValid() && l.Contains(u.Address),
-			u.Prefix.IsValid() && l.Prefix.IsValid() && u.Prefix.Overlaps(l.Prefix),
-			u.Prefix.IsValid() && l.Address.IsValid() && u.Prefix.Contains(l.Address):
+		if u.Covers(l) {
 			return "lookup failed: " + u.Error
 		}
 	}
