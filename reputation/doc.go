@@ -73,7 +73,9 @@
 // special-purpose space), together with a partial report when no source is
 // usable ([ErrNoUsableSources], which names each source and why, so a
 // blocked resolver is one clear error rather than one failure per lookup),
-// and together with a partial report on cancellation.
+// together with full reports when every DNSBL zone is unusable but feeds or
+// mirrors are not ([ErrNoUsableZones]; no such report is clean), and
+// together with a partial report on cancellation.
 //
 // # Concurrency
 //

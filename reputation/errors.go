@@ -20,6 +20,14 @@ var (
 	// dead or unreachable), so nothing could be asked. The error also wraps
 	// each probe's error and its text names each source and why.
 	ErrNoUsableSources = errors.New("reputation: no usable sources")
+	// ErrNoUsableZones: the Scorer has DNSBL sources ([KindDNSBL]) and
+	// every one failed its health probe -- typically a resolver that the
+	// list operators refuse -- while other sources (feeds, mirrors) could
+	// still be asked. The reports are returned, scored on those other
+	// sources, and none of them is clean: a clean verdict would rest on no
+	// DNSBL at all, so it becomes incomplete. The error names each zone and
+	// why, once.
+	ErrNoUsableZones = errors.New("reputation: no usable DNSBL zone")
 )
 
 // SourceError is a failed lookup: the source gave no answer about Addr (or,

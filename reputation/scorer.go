@@ -93,7 +93,10 @@ type Progress struct {
 // error when no source passed its probe ([ErrNoUsableSources]) or when ctx
 // was done before every lookup finished: then the error wraps
 // [context.Cause](ctx), so errors.Is(err, context.Canceled) or
-// errors.Is(err, context.DeadlineExceeded) holds. Failed lookups are not
+// errors.Is(err, context.DeadlineExceeded) holds. When the Scorer has DNSBL
+// zones and none is usable (a blocked resolver) but other sources are, it
+// returns the report scored on those with [ErrNoUsableZones], and a verdict
+// that would be clean is incomplete instead. Failed lookups are not
 // errors of Score: they are reported in [Report.Unknown] and lower the
 // coverage.
 func (s *Scorer) Score(ctx context.Context, p netip.Prefix) (*Report, error) {
@@ -152,6 +155,16 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 		r.execute(ctx)
 	}
 	reps := r.reports(time.Since(start))
+	if errOut == nil {
+		if err := r.noUsableZonesError(); err != nil {
+			errOut = err
+			for _, rep := range reps {
+				if rep.Verdict == VerdictClean {
+					rep.Verdict = VerdictIncomplete
+				}
+			}
+		}
+	}
 	if errOut == nil && ctx.Err() != nil && slices.ContainsFunc(reps, func(rep *Report) bool { return rep.Interrupted }) {
 		errOut = interruptedError(ctx)
 	}
@@ -371,23 +384,46 @@ func (r *run) anyUsable() bool {
 	return slices.ContainsFunc(r.srcs, func(st srcState) bool { return st.health.Status.Usable() })
 }
 
+// noUsableZonesError returns ErrNoUsableZones when the Scorer has DNSBL
+// sources and none of them is usable, or nil.
+func (r *run) noUsableZonesError() error {
+	var errs []error
+	for _, st := range r.srcs {
+		if st.info.Kind != KindDNSBL {
+			continue
+		}
+		if st.health.Status.Usable() {
+			return nil
+		}
+		errs = append(errs, probeFailure(st))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrNoUsableZones, errors.Join(errs...))
+}
+
 func (r *run) noUsableError() error {
 	errs := make([]error, 0, len(r.srcs))
 	for _, st := range r.srcs {
-		h := st.health
-		msg := fmt.Sprintf("%s: %s", st.name, h.Status)
-		switch {
-		case h.Detail != "":
-			// The detail already says what went wrong in words; the
-			// error stays reachable for errors.Is without repeating it.
-			errs = append(errs, &probeError{msg: msg + ": " + h.Detail, err: h.Err})
-		case h.Err != nil:
-			errs = append(errs, fmt.Errorf("%s: %w", msg, h.Err))
-		default:
-			errs = append(errs, errors.New(msg))
-		}
+		errs = append(errs, probeFailure(st))
 	}
 	return fmt.Errorf("%w: %w", ErrNoUsableSources, errors.Join(errs...))
+}
+
+// probeFailure describes a source's probe outcome as an error.
+func probeFailure(st srcState) error {
+	h := st.health
+	msg := fmt.Sprintf("%s: %s", st.name, h.Status)
+	switch {
+	case h.Detail != "":
+		// The detail already says what went wrong in words; the error
+		// stays reachable for errors.Is without repeating it.
+		return &probeError{msg: msg + ": " + h.Detail, err: h.Err}
+	case h.Err != nil:
+		return fmt.Errorf("%s: %w", msg, h.Err)
+	}
+	return errors.New(msg)
 }
 
 // probeError is a failed probe: its text is the probe's detail, and it

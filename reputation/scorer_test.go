@@ -581,6 +581,43 @@ func TestScore_skippedSourceSaysWhy(t *testing.T) {
 	}
 }
 
+// Every DNSBL zone refused (a blocked resolver) while a feed still answers:
+// one error naming the zones, and no clean verdict resting on the feed alone.
+func TestScore_noUsableZones(t *testing.T) {
+	t.Parallel()
+	errRefused := errors.New("sources: query refused by list operator")
+	zone := func(name string) reputation.Source {
+		return dnsblProbed{probed{&fake{name: name}, reputation.Health{Status: reputation.StatusRefused,
+			Detail: "resolver 127.0.0.1:53 refused by list operator (127.255.255.254)", Err: errRefused}, nil}}
+	}
+	drop := &feed{name: "drop", entries: []reputation.Match{entry("198.51.100.0/24", "hijacked", reputation.SeverityCritical, reputation.ScopeRange, "")}}
+	s := &reputation.Scorer{Sources: []reputation.Source{zone("zen"), zone("spamcop"), drop}, AllowSpecial: true}
+	reps, err := s.ScoreAll(t.Context(), []netip.Prefix{mpp("192.0.2.0/24"), mpp("198.51.100.0/24")})
+	if !errors.Is(err, reputation.ErrNoUsableZones) || !errors.Is(err, errRefused) {
+		t.Fatalf("err = %v, want ErrNoUsableZones wrapping the probe errors", err)
+	}
+	if strings.Count(err.Error(), "resolver 127.0.0.1:53") != 2 {
+		t.Errorf("error %q should name the resolver once per zone", err)
+	}
+	if len(reps) != 2 || reps[0].Verdict != reputation.VerdictIncomplete || reps[1].Verdict != reputation.VerdictReject {
+		t.Fatalf("verdicts %v, %v; want incomplete (feed alone says clean) and reject (the feed's finding stands)", reps[0].Verdict, reps[1].Verdict)
+	}
+	// With one zone healthy, the feed-and-zone verdict stands and no error.
+	ok := dnsblProbed{probed{&fake{name: "psbl"}, reputation.Health{Status: reputation.StatusOK}, nil}}
+	s.Sources = append(s.Sources, ok)
+	rep, err := s.Score(t.Context(), mpp("192.0.2.0/24"))
+	if err != nil || rep.Verdict != reputation.VerdictClean {
+		t.Errorf("with a usable zone: %v, %v; want clean and no error", rep.Verdict, err)
+	}
+}
+
+// dnsblProbed is a probed source of kind DNSBL.
+type dnsblProbed struct{ probed }
+
+func (dnsblProbed) Info() reputation.Info {
+	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: true, IPv6: true}
+}
+
 func TestScore_progress(t *testing.T) {
 	t.Parallel()
 	var calls []reputation.Progress
