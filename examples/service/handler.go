@@ -189,6 +189,10 @@ func (srv *server) score(w http.ResponseWriter, r *http.Request) {
 	case r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "request cancelled", "the client went away before the block was scored", nil)
 		return
+	case rep != nil && errors.Is(err, reputation.ErrNoUsableZones):
+		// Scored on feeds and mirrors only; the report's sources say why
+		// each zone was not used, and its verdict is never clean.
+		logAttrs(w, slog.String("warning", "no usable DNSBL zone"))
 	case rep != nil && errors.Is(err, context.DeadlineExceeded):
 		// The request timeout: the partial report, verdict incomplete,
 		// interrupted set. It says what was checked; it is never clean.
