@@ -387,6 +387,23 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
+// Every DNSBL zone refused, a feed still answering: the report comes back
+// (200), scored on the feed, and a block the feed alone finds clean is
+// incomplete, never clean.
+func TestScoreWithEveryZoneRefused(t *testing.T) {
+	t.Parallel()
+	bl := dnsbl(t, dnsServer(t, true))
+	ts := start(t, newServer(&reputation.Scorer{Sources: []reputation.Source{bl, feed(t)}, AllowSpecial: true}, config{}, nil))
+	r := do(t, "POST", ts.URL+"/v1/score", `{"prefix": "192.0.2.0/30"}`)
+	if r.status != 200 {
+		t.Fatalf("score: %d %s; want 200", r.status, r.body)
+	}
+	rep := decodeReport(t, r)
+	if rep.Verdict != reputation.VerdictIncomplete || rep.Sources[0].Status != reputation.StatusRefused {
+		t.Errorf("verdict %s, zone %s; want incomplete with the zone refused", rep.Verdict, rep.Sources[0].Status)
+	}
+}
+
 func TestHealthzWithoutProbesIsOK(t *testing.T) {
 	t.Parallel()
 	ts := start(t, newServer(&reputation.Scorer{Sources: []reputation.Source{feed(t), mirror(t)}}, config{}, nil))
