@@ -194,6 +194,23 @@ func TestExitStatus_deadResolver(t *testing.T) {
 	}
 }
 
+// The same dead resolver next to a feed: the feed alone says nothing is
+// listed, but with no DNSBL zone answering that is not "clean".
+func TestExitStatus_deadResolverWithFeed(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runVet(t, "", "-resolver", "127.0.0.1:1", "-zones", "testdata/zones.json", "-feed", "testdata/feed.txt",
+		"-timeout", "300ms", "-allow-special", "-json", "192.0.2.0/28")
+	if code != exitIncomplete {
+		t.Fatalf("exit %d, want %d; stderr %q", code, exitIncomplete, errOut)
+	}
+	if rs := reports(t, out); len(rs) != 1 || rs[0].Verdict != reputation.VerdictIncomplete {
+		t.Fatalf("reports %+v, want one incomplete", rs)
+	}
+	if !strings.Contains(errOut, "no usable DNSBL zone") {
+		t.Errorf("stderr does not say that no zone was usable:\n%s", errOut)
+	}
+}
+
 // The program as a user runs it: built, with exit statuses seen by the shell.
 func TestBinary(t *testing.T) {
 	if testing.Short() {
