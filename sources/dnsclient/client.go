@@ -388,13 +388,13 @@ type attempt struct {
 // run out. It returns the answer and, when it came over UDP, its wire form.
 func (st *state) resolve(name string, qtype uint16) (*dns.Msg, []byte, error) {
 	ctx := st.ctx
-	q, err := packQuestion(name, qtype)
+	pkt, err := newQuery(name, qtype)
 	if err != nil {
 		return nil, nil, err
 	}
-	pkt := newQuery(q)
-	w := &waiter{q: q, ch: make(chan reply, 4)}
-	var atts []attempt
+	w := &waiter{q: pkt[headerLen:], ch: make(chan reply, 4)}
+	var attBuf [4]attempt
+	atts := attBuf[:0]
 	defer func() {
 		for i := range atts {
 			a := &atts[i]
@@ -460,12 +460,7 @@ func (st *state) resolve(name string, qtype uint16) (*dns.Msg, []byte, error) {
 					a.held = false
 					a.u.release()
 				}
-				m := new(dns.Msg)
-				if err := m.Unpack(r.pkt); err != nil {
-					st.stats.malformed.Add(1)
-					lastErr = fmt.Errorf("dnsclient: malformed answer from %s: %w", a.u.addr, err)
-					continue
-				}
+				m := r.msg
 				a.u.onAnswer(r.at.Sub(a.sent))
 				if m.Truncated {
 					return st.tcp(name, qtype, a.u)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // minWindow is the smallest in-flight window a loss can cut a server to.
@@ -206,7 +208,8 @@ func (s *udpSock) unregister(id uint16) {
 
 // reply is a response packet that matched a waiter's ID and question.
 type reply struct {
-	pkt  []byte
+	msg  *dns.Msg
+	pkt  []byte // wire form, kept only when the cache is on
 	sock *udpSock
 	id   uint16
 	at   time.Time
@@ -254,10 +257,23 @@ func (st *state) read(s *udpSock) {
 			}
 			continue
 		}
-		pkt := make([]byte, n)
-		copy(pkt, buf[:n])
+		// Parse here, in a long-lived goroutine, rather than in the
+		// waiting one: it keeps the waiters' stacks small.
+		m := new(dns.Msg)
+		if err := m.Unpack(buf[:n]); err != nil {
+			st.stats.malformed.Add(1)
+			if st.log != nil {
+				st.log.Debug("dnsclient: discarded malformed answer", "server", s.conn.RemoteAddr().String(), "err", err)
+			}
+			continue
+		}
+		var pkt []byte
+		if st.cache != nil {
+			pkt = make([]byte, n)
+			copy(pkt, buf[:n])
+		}
 		select {
-		case w.ch <- reply{pkt: pkt, sock: s, id: id, at: time.Now()}:
+		case w.ch <- reply{msg: m, pkt: pkt, sock: s, id: id, at: time.Now()}:
 		default:
 			st.stats.unmatched.Add(1)
 		}
