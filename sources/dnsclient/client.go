@@ -34,8 +34,10 @@ const (
 	DefaultAttempts = 5
 	// DefaultSockets is the number of long-lived UDP sockets per server.
 	DefaultSockets = 4
-	// DefaultMaxInFlight is the largest in-flight window per server.
-	DefaultMaxInFlight = 1024
+	// DefaultMaxInFlight is the largest in-flight window per server. The
+	// window starts at [DefaultInitialWindow], doubles each round trip up
+	// to half of MaxInFlight, then grows by one per round trip.
+	DefaultMaxInFlight = 256
 	// DefaultInitialWindow is the in-flight window per server at the start.
 	DefaultInitialWindow = 32
 	// DefaultCacheSize is the number of answers the cache holds.
@@ -206,7 +208,7 @@ func (c *Client) init() {
 			raddr:    net.UDPAddrFromAddrPort(ap),
 			maxWin:   maxWin,
 			cwnd:     min(DefaultInitialWindow, maxWin),
-			ssthresh: maxWin,
+			ssthresh: max(maxWin/2, minWindow),
 		}
 		st.ups = append(st.ups, u)
 		names = append(names, u.addr)
@@ -415,7 +417,7 @@ func (st *state) resolve(name string, qtype uint16) (*dns.Msg, []byte, error) {
 	tried := 0
 	for n := range st.attempts {
 		u := st.ups[(start+n)%len(st.ups)]
-		if err := u.acquire(ctx); err != nil {
+		if err := u.acquire(ctx, n > 0); err != nil {
 			return nil, nil, ErrClosed
 		}
 		s, err := u.sock()

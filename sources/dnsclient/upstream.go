@@ -14,6 +14,9 @@ import (
 	"github.com/miekg/dns"
 )
 
+// socketBuffer is the receive buffer asked for each UDP socket.
+const socketBuffer = 1 << 20
+
 // minWindow is the smallest in-flight window a loss can cut a server to.
 const minWindow = 4
 
@@ -53,6 +56,10 @@ func (u *upstream) sock() (*udpSock, error) {
 				u.sockErr = err
 				return
 			}
+			// A large receive buffer keeps answers that arrive while
+			// the reader is descheduled; the kernel caps it at
+			// net.core.rmem_max. Failure only costs retries.
+			_ = conn.SetReadBuffer(socketBuffer)
 			s := &udpSock{conn: conn, pending: make(map[uint16]*waiter)}
 			u.socks = append(u.socks, s)
 			u.st.readers.Add(1)
@@ -74,8 +81,10 @@ func (u *upstream) closeSocks() {
 	}
 }
 
-// acquire takes one slot of the in-flight window, waiting in FIFO order.
-func (u *upstream) acquire(ctx context.Context) error {
+// acquire takes one slot of the in-flight window, waiting in FIFO order;
+// a retry (urgent) goes to the head of the line, so that a loss does not
+// also cost the wait behind every question queued since.
+func (u *upstream) acquire(ctx context.Context, urgent bool) error {
 	u.mu.Lock()
 	if len(u.queue) == 0 && u.inflight < int(u.cwnd) {
 		u.inflight++
@@ -83,7 +92,11 @@ func (u *upstream) acquire(ctx context.Context) error {
 		return nil
 	}
 	ch := make(chan struct{})
-	u.queue = append(u.queue, ch)
+	if urgent {
+		u.queue = slices.Insert(u.queue, 0, ch)
+	} else {
+		u.queue = append(u.queue, ch)
+	}
 	u.mu.Unlock()
 	select {
 	case <-ch:
