@@ -52,7 +52,8 @@
 // records; NXDOMAIN and NODATA answers for the smaller of their SOA's TTL
 // and MINIMUM (RFC 2308); both capped by [Client.MaxTTL]. SERVFAIL, REFUSED
 // and errors are never cached. Identical questions in flight are sent once
-// (golang.org/x/sync/singleflight) and each caller gets its own copy.
+// and each caller gets its own copy; a caller whose context ends returns at
+// once while the question goes on for the others.
 //
 // # Concurrency
 //

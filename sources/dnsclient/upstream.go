@@ -1,7 +1,6 @@
 package dnsclient
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
@@ -84,7 +83,7 @@ func (u *upstream) closeSocks() {
 // acquire takes one slot of the in-flight window, waiting in FIFO order;
 // a retry (urgent) goes to the head of the line, so that a loss does not
 // also cost the wait behind every question queued since.
-func (u *upstream) acquire(ctx context.Context, urgent bool) error {
+func (u *upstream) acquire(cancel, closed <-chan struct{}, urgent bool) error {
 	u.mu.Lock()
 	if len(u.queue) == 0 && u.inflight < int(u.cwnd) {
 		u.inflight++
@@ -98,10 +97,16 @@ func (u *upstream) acquire(ctx context.Context, urgent bool) error {
 		u.queue = append(u.queue, ch)
 	}
 	u.mu.Unlock()
+	var err error
 	select {
 	case <-ch:
 		return nil
-	case <-ctx.Done():
+	case <-cancel:
+		err = errCanceled
+	case <-closed:
+		err = ErrClosed
+	}
+	{
 		u.mu.Lock()
 		select {
 		case <-ch: // granted meanwhile: give it back
@@ -113,9 +118,12 @@ func (u *upstream) acquire(ctx context.Context, urgent bool) error {
 			}
 		}
 		u.mu.Unlock()
-		return ctx.Err()
+		return err
 	}
 }
+
+// errCanceled: the caller's context ended while waiting for a window slot.
+var errCanceled = errors.New("dnsclient: canceled")
 
 func (u *upstream) release() {
 	u.mu.Lock()
