@@ -58,5 +58,8 @@
 // # Concurrency
 //
 // A Client is safe for concurrent use. It starts one reader goroutine per
-// socket on first use; [Client.Close] stops them and closes the sockets.
+// socket on first use (the one exception to "no background goroutines in the
+// library": a multiplexed socket needs a reader); [Client.Close] ends the
+// exchanges in progress, stops the readers and closes the sockets, and every
+// goroutine of the client has returned when it returns.
 package dnsclient
