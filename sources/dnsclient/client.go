@@ -2,21 +2,18 @@ package dnsclient
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
-	"golang.org/x/sync/singleflight"
 )
 
 // Defaults for the zero fields of [Client].
@@ -34,8 +31,10 @@ const (
 	DefaultAttempts = 5
 	// DefaultSockets is the number of long-lived UDP sockets per server.
 	DefaultSockets = 4
-	// DefaultMaxInFlight is the largest in-flight window per server.
-	DefaultMaxInFlight = 1024
+	// DefaultMaxInFlight is the largest in-flight window per server. The
+	// window starts at [DefaultInitialWindow], doubles each round trip up
+	// to half of MaxInFlight, then grows by one per round trip.
+	DefaultMaxInFlight = 256
 	// DefaultInitialWindow is the in-flight window per server at the start.
 	DefaultInitialWindow = 32
 	// DefaultCacheSize is the number of answers the cache holds.
@@ -143,7 +142,8 @@ type state struct {
 	cache       *cache
 	log         *slog.Logger
 	now         func() time.Time
-	sf          singleflight.Group
+	fmu         sync.Mutex
+	flights     map[cacheKey]*flight
 	stats       counters
 
 	ctx    context.Context // cancelled by Close
@@ -151,7 +151,7 @@ type state struct {
 
 	mu      sync.RWMutex
 	closed  bool
-	isDone  atomic.Bool // closed, readable without mu
+	isDone  atomic.Bool    // closed, readable without mu
 	work    sync.WaitGroup // exchanges on the wire
 	readers sync.WaitGroup
 }
@@ -185,6 +185,7 @@ func (c *Client) init() {
 		nsocks:      orDefault(c.Sockets, DefaultSockets),
 		log:         c.Logger,
 		now:         c.now,
+		flights:     make(map[cacheKey]*flight),
 	}
 	if st.now == nil {
 		st.now = time.Now
@@ -206,7 +207,7 @@ func (c *Client) init() {
 			raddr:    net.UDPAddrFromAddrPort(ap),
 			maxWin:   maxWin,
 			cwnd:     min(DefaultInitialWindow, maxWin),
-			ssthresh: maxWin,
+			ssthresh: max(maxWin/2, minWindow),
 		}
 		st.ups = append(st.ups, u)
 		names = append(names, u.addr)
@@ -337,35 +338,7 @@ func (c *Client) Exchange(ctx context.Context, name string, qtype uint16) (*dns.
 		st.stats.cacheHits.Add(1)
 		return m, nil
 	}
-	ch := st.sf.DoChan(key.name+"/"+strconv.Itoa(int(qtype)), func() (any, error) {
-		if !st.enter() {
-			return nil, ErrClosed
-		}
-		defer st.work.Done()
-		m, pkt, err := st.resolve(name, qtype)
-		if err == nil && pkt != nil {
-			st.cache.put(key, m, pkt, st.now())
-		}
-		return m, err
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			st.stats.errors.Add(1)
-			return nil, r.Err
-		}
-		m := r.Val.(*dns.Msg)
-		if r.Shared {
-			// Every caller gets its own copy, the first one included,
-			// so that none sees another's changes.
-			st.stats.shared.Add(1)
-			m = m.Copy()
-		}
-		return m, nil
-	case <-ctx.Done():
-		st.stats.errors.Add(1)
-		return nil, ctxError(name, qtype, ctx.Err())
-	}
+	return st.exchange(ctx, key, name, qtype)
 }
 
 func ctxError(name string, qtype uint16, err error) error {
@@ -373,135 +346,6 @@ func ctxError(name string, qtype uint16, err error) error {
 		return fmt.Errorf("dnsclient: %s %s: %w: %w", name, dns.TypeToString[qtype], ErrTimeout, err)
 	}
 	return fmt.Errorf("dnsclient: %s %s: %w", name, dns.TypeToString[qtype], err)
-}
-
-// attempt is one query packet sent under an ID on a socket.
-type attempt struct {
-	u    *upstream
-	sock *udpSock
-	id   uint16
-	sent time.Time
-	held bool // holds a slot of u's window
-}
-
-// resolve sends the question until a valid answer arrives or the attempts
-// run out. It returns the answer and, when it came over UDP, its wire form.
-func (st *state) resolve(name string, qtype uint16) (*dns.Msg, []byte, error) {
-	ctx := st.ctx
-	q, err := packQuestion(name, qtype)
-	if err != nil {
-		return nil, nil, err
-	}
-	pkt := newQuery(q)
-	w := &waiter{q: q, ch: make(chan reply, 4)}
-	var atts []attempt
-	defer func() {
-		for i := range atts {
-			a := &atts[i]
-			a.sock.unregister(a.id)
-			if a.held {
-				a.u.release()
-			}
-		}
-	}()
-
-	start := st.pickStart()
-	var (
-		fallback *dns.Msg // a SERVFAIL or REFUSED kept while other servers are tried
-		fbPkt    []byte
-		lastErr  error
-		timer    *time.Timer
-	)
-	tried := 0
-	for n := range st.attempts {
-		u := st.ups[(start+n)%len(st.ups)]
-		if err := u.acquire(ctx); err != nil {
-			return nil, nil, ErrClosed
-		}
-		s, err := u.sock()
-		if err != nil {
-			u.release()
-			lastErr = err
-			continue
-		}
-		id := s.register(w)
-		binary.BigEndian.PutUint16(pkt, id)
-		sent := time.Now()
-		atts = append(atts, attempt{u: u, sock: s, id: id, sent: sent, held: true})
-		cur := len(atts) - 1
-		timeout := min(u.rto()<<n, st.timeout)
-		if _, err := s.conn.Write(pkt); err != nil {
-			atts[cur].held = false
-			u.release()
-			lastErr = fmt.Errorf("dnsclient: send to %s: %w", u.addr, err)
-			continue
-		}
-		tried++
-		st.stats.sent.Add(1)
-		if n > 0 {
-			st.stats.retries.Add(1)
-		}
-		if timer == nil {
-			timer = time.NewTimer(timeout)
-			defer timer.Stop()
-		} else {
-			timer.Reset(timeout)
-		}
-	wait:
-		for {
-			select {
-			case r := <-w.ch:
-				i := findAttempt(atts, r.sock, r.id)
-				if i < 0 {
-					continue
-				}
-				a := &atts[i]
-				if a.held {
-					a.held = false
-					a.u.release()
-				}
-				m := new(dns.Msg)
-				if err := m.Unpack(r.pkt); err != nil {
-					st.stats.malformed.Add(1)
-					lastErr = fmt.Errorf("dnsclient: malformed answer from %s: %w", a.u.addr, err)
-					continue
-				}
-				a.u.onAnswer(r.at.Sub(a.sent))
-				if m.Truncated {
-					return st.tcp(name, qtype, a.u)
-				}
-				if (m.Rcode == dns.RcodeServerFailure || m.Rcode == dns.RcodeRefused) &&
-					tried < len(st.ups) && n+1 < st.attempts {
-					fallback, fbPkt = m, nil
-					break wait
-				}
-				return m, r.pkt, nil
-			case <-timer.C:
-				st.stats.timeouts.Add(1)
-				a := &atts[cur]
-				if a.held {
-					a.held = false
-					u.release()
-				}
-				u.onTimeout(a.sent, time.Now())
-				if st.log != nil {
-					st.log.Debug("dnsclient: attempt timed out", "name", name, "type", dns.TypeToString[qtype], "server", u.addr, "attempt", n+1, "timeout", timeout)
-				}
-				break wait
-			case <-ctx.Done():
-				return nil, nil, ErrClosed
-			}
-		}
-		timer.Stop()
-	}
-	if fallback != nil {
-		return fallback, fbPkt, nil
-	}
-	err = fmt.Errorf("dnsclient: %s %s via %s: %w", name, dns.TypeToString[qtype], strings.TrimPrefix(st.name, "dns via "), ErrTimeout)
-	if lastErr != nil {
-		err = fmt.Errorf("%w (last error: %w)", err, lastErr)
-	}
-	return nil, nil, err
 }
 
 func findAttempt(atts []attempt, s *udpSock, id uint16) int {

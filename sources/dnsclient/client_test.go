@@ -514,3 +514,41 @@ func TestClient_badServer(t *testing.T) {
 		t.Error("Exchange with a host name as server: no error, want one (only IP literals)")
 	}
 }
+
+// TestExchange_leaderCanceled checks that when the first caller of a shared
+// question gives up, it returns at once and the question goes on for the
+// callers still waiting.
+func TestExchange_leaderCanceled(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.Start(t, records())
+	srv.SetFault("", dnstest.Fault{Delay: 200 * time.Millisecond})
+	c := newClient(t, &dnsclient.Client{InitialTimeout: time.Second, Timeout: time.Second}, srv)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
+	defer cancel()
+	leader := make(chan error, 1)
+	go func() {
+		_, err := c.Exchange(ctx, listed, dns.TypeA)
+		leader <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	start := time.Now()
+	m, err := c.Exchange(t.Context(), listed, dns.TypeA)
+	if err != nil {
+		t.Fatalf("follower Exchange: %v", err)
+	}
+	if got := aAddrs(m); len(got) != 1 || got[0] != "127.0.0.2" {
+		t.Errorf("follower A = %v, want [127.0.0.2]", got)
+	}
+	if err := <-leader; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("leader error = %v, want context.DeadlineExceeded", err)
+	}
+	if time.Since(start) > time.Second {
+		t.Errorf("follower waited %v", time.Since(start))
+	}
+	if got := srv.Queries(listed); got != 1 {
+		t.Errorf("server saw %d queries, want 1", got)
+	}
+	if s := c.Stats(); s.Shared != 1 {
+		t.Errorf("Stats.Shared = %d, want 1", s.Shared)
+	}
+}

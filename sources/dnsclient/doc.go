@@ -52,10 +52,14 @@
 // records; NXDOMAIN and NODATA answers for the smaller of their SOA's TTL
 // and MINIMUM (RFC 2308); both capped by [Client.MaxTTL]. SERVFAIL, REFUSED
 // and errors are never cached. Identical questions in flight are sent once
-// (golang.org/x/sync/singleflight) and each caller gets its own copy.
+// and each caller gets its own copy; a caller whose context ends returns at
+// once while the question goes on for the others.
 //
 // # Concurrency
 //
 // A Client is safe for concurrent use. It starts one reader goroutine per
-// socket on first use; [Client.Close] stops them and closes the sockets.
+// socket on first use (the one exception to "no background goroutines in the
+// library": a multiplexed socket needs a reader); [Client.Close] ends the
+// exchanges in progress, stops the readers and closes the sockets, and every
+// goroutine of the client has returned when it returns.
 package dnsclient

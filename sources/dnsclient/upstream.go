@@ -1,7 +1,6 @@
 package dnsclient
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
@@ -10,7 +9,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/miekg/dns"
 )
+
+// socketBuffer is the receive buffer asked for each UDP socket.
+const socketBuffer = 1 << 20
 
 // minWindow is the smallest in-flight window a loss can cut a server to.
 const minWindow = 4
@@ -51,6 +55,10 @@ func (u *upstream) sock() (*udpSock, error) {
 				u.sockErr = err
 				return
 			}
+			// A large receive buffer keeps answers that arrive while
+			// the reader is descheduled; the kernel caps it at
+			// net.core.rmem_max. Failure only costs retries.
+			_ = conn.SetReadBuffer(socketBuffer)
 			s := &udpSock{conn: conn, pending: make(map[uint16]*waiter)}
 			u.socks = append(u.socks, s)
 			u.st.readers.Add(1)
@@ -72,8 +80,10 @@ func (u *upstream) closeSocks() {
 	}
 }
 
-// acquire takes one slot of the in-flight window, waiting in FIFO order.
-func (u *upstream) acquire(ctx context.Context) error {
+// acquire takes one slot of the in-flight window, waiting in FIFO order;
+// a retry (urgent) goes to the head of the line, so that a loss does not
+// also cost the wait behind every question queued since.
+func (u *upstream) acquire(cancel, closed <-chan struct{}, urgent bool) error {
 	u.mu.Lock()
 	if len(u.queue) == 0 && u.inflight < int(u.cwnd) {
 		u.inflight++
@@ -81,12 +91,22 @@ func (u *upstream) acquire(ctx context.Context) error {
 		return nil
 	}
 	ch := make(chan struct{})
-	u.queue = append(u.queue, ch)
+	if urgent {
+		u.queue = slices.Insert(u.queue, 0, ch)
+	} else {
+		u.queue = append(u.queue, ch)
+	}
 	u.mu.Unlock()
+	var err error
 	select {
 	case <-ch:
 		return nil
-	case <-ctx.Done():
+	case <-cancel:
+		err = errCanceled
+	case <-closed:
+		err = ErrClosed
+	}
+	{
 		u.mu.Lock()
 		select {
 		case <-ch: // granted meanwhile: give it back
@@ -98,9 +118,12 @@ func (u *upstream) acquire(ctx context.Context) error {
 			}
 		}
 		u.mu.Unlock()
-		return ctx.Err()
+		return err
 	}
 }
+
+// errCanceled: the caller's context ended while waiting for a window slot.
+var errCanceled = errors.New("dnsclient: canceled")
 
 func (u *upstream) release() {
 	u.mu.Lock()
@@ -206,7 +229,8 @@ func (s *udpSock) unregister(id uint16) {
 
 // reply is a response packet that matched a waiter's ID and question.
 type reply struct {
-	pkt  []byte
+	msg  *dns.Msg
+	pkt  []byte // wire form, kept only when the cache is on
 	sock *udpSock
 	id   uint16
 	at   time.Time
@@ -254,10 +278,23 @@ func (st *state) read(s *udpSock) {
 			}
 			continue
 		}
-		pkt := make([]byte, n)
-		copy(pkt, buf[:n])
+		// Parse here, in a long-lived goroutine, rather than in the
+		// waiting one: it keeps the waiters' stacks small.
+		m := new(dns.Msg)
+		if err := m.Unpack(buf[:n]); err != nil {
+			st.stats.malformed.Add(1)
+			if st.log != nil {
+				st.log.Debug("dnsclient: discarded malformed answer", "server", s.conn.RemoteAddr().String(), "err", err)
+			}
+			continue
+		}
+		var pkt []byte
+		if st.cache != nil {
+			pkt = make([]byte, n)
+			copy(pkt, buf[:n])
+		}
 		select {
-		case w.ch <- reply{pkt: pkt, sock: s, id: id, at: time.Now()}:
+		case w.ch <- reply{msg: m, pkt: pkt, sock: s, id: id, at: time.Now()}:
 		default:
 			st.stats.unmatched.Add(1)
 		}

@@ -9,28 +9,21 @@ import (
 
 const headerLen = 12
 
-// packQuestion returns the wire form of the question (name, qtype, class IN):
-// the uncompressed name followed by type and class.
-func packQuestion(name string, qtype uint16) ([]byte, error) {
-	buf := make([]byte, len(name)+2+4)
-	n, err := dns.PackDomainName(name, buf, 0, nil, false)
+// newQuery returns a query packet (ID 0, RD set) for the question (name,
+// qtype, class IN); the question's wire form, used to match answers, is
+// pkt[headerLen:].
+func newQuery(name string, qtype uint16) ([]byte, error) {
+	pkt := make([]byte, headerLen+len(name)+2+4)
+	n, err := dns.PackDomainName(name, pkt, headerLen, nil, false)
 	if err != nil {
 		return nil, fmt.Errorf("dnsclient: bad name %q: %w", name, err)
 	}
-	buf = buf[:n+4]
-	binary.BigEndian.PutUint16(buf[n:], qtype)
-	binary.BigEndian.PutUint16(buf[n+2:], dns.ClassINET)
-	return buf, nil
-}
-
-// newQuery returns a query packet (ID 0, RD set, one question) for the wire
-// question q.
-func newQuery(q []byte) []byte {
-	pkt := make([]byte, headerLen+len(q))
+	pkt = pkt[:n+4]
 	pkt[2] = 0x01 // RD
 	binary.BigEndian.PutUint16(pkt[4:], 1)
-	copy(pkt[headerLen:], q)
-	return pkt
+	binary.BigEndian.PutUint16(pkt[n:], qtype)
+	binary.BigEndian.PutUint16(pkt[n+2:], dns.ClassINET)
+	return pkt, nil
 }
 
 // matchResponse reports whether resp is a response (QR set, opcode QUERY,

@@ -1,0 +1,329 @@
+package dnsclient
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// flight is one question on the wire, shared by every caller asking it
+// while it is in flight.
+type flight struct {
+	done chan struct{} // closed when m and err are set
+	m    *dns.Msg      // a copy private to the followers, who copy it again
+	err  error
+	dups int // followers; guarded by state.fmu
+}
+
+// exchange asks (name, qtype) once for all concurrent callers.
+//
+// This is singleflight with context, without a goroutine per question: the
+// first caller (the leader) drives the query in its own goroutine; later
+// callers wait for its result or their own ctx. If the leader's ctx ends
+// first, the leader returns and, when others wait, hands the query to a new
+// goroutine that finishes it for them. (golang.org/x/sync/singleflight's
+// DoChan starts a goroutine per question, which measured about 3 µs of CPU
+// per query, a quarter of the client's cost, against rbldnsd on loopback.)
+func (st *state) exchange(ctx context.Context, key cacheKey, name string, qtype uint16) (*dns.Msg, error) {
+	st.fmu.Lock()
+	if f, ok := st.flights[key]; ok {
+		f.dups++
+		st.fmu.Unlock()
+		st.stats.shared.Add(1)
+		select {
+		case <-f.done:
+			if f.err != nil {
+				st.stats.errors.Add(1)
+				return nil, f.err
+			}
+			return f.m.Copy(), nil
+		case <-ctx.Done():
+			st.stats.errors.Add(1)
+			return nil, ctxError(name, qtype, ctx.Err())
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	st.flights[key] = f
+	st.fmu.Unlock()
+
+	if !st.enter() {
+		st.land(key, f, nil, ErrClosed)
+		st.stats.errors.Add(1)
+		return nil, ErrClosed
+	}
+	q, err := st.newQuery(name, qtype)
+	if err != nil {
+		st.work.Done()
+		st.land(key, f, nil, err)
+		st.stats.errors.Add(1)
+		return nil, err
+	}
+	if !q.run(ctx.Done()) {
+		// The leader's ctx ended. Others may still want the answer.
+		st.fmu.Lock()
+		orphan := f.dups == 0
+		if orphan {
+			delete(st.flights, key)
+		}
+		st.fmu.Unlock()
+		if orphan {
+			q.close()
+			st.work.Done()
+			f.err = ctxError(name, qtype, ctx.Err())
+			close(f.done)
+		} else {
+			go func() {
+				defer st.work.Done()
+				q.run(nil)
+				q.close()
+				st.publish(key, f, q)
+			}()
+		}
+		st.stats.errors.Add(1)
+		return nil, ctxError(name, qtype, ctx.Err())
+	}
+	q.close()
+	st.work.Done()
+	st.publish(key, f, q)
+	if q.err != nil {
+		st.stats.errors.Add(1)
+		return nil, q.err
+	}
+	return q.m, nil
+}
+
+// publish caches the result of q and hands it to the followers of f.
+func (st *state) publish(key cacheKey, f *flight, q *query) {
+	if q.err == nil && q.rpkt != nil {
+		st.cache.put(key, q.m, q.rpkt, st.now())
+	}
+	st.land(key, f, q.m, q.err)
+}
+
+// land ends flight f with (m, err). Followers get a copy of m taken before
+// the leader returns m to its caller, so no one reads a message another
+// may be changing.
+func (st *state) land(key cacheKey, f *flight, m *dns.Msg, err error) {
+	st.fmu.Lock()
+	if st.flights[key] == f {
+		delete(st.flights, key)
+	}
+	dups := f.dups
+	st.fmu.Unlock()
+	if dups > 0 && m != nil {
+		f.m = m.Copy()
+	}
+	f.err = err
+	close(f.done)
+}
+
+// attempt is one query packet sent under an ID on a socket.
+type attempt struct {
+	u    *upstream
+	sock *udpSock
+	id   uint16
+	sent time.Time
+	held bool // holds a slot of u's window
+}
+
+// query is the state of one question on the wire: its attempts so far and,
+// once run reports true, its result.
+type query struct {
+	st    *state
+	name  string
+	qtype uint16
+	pkt   []byte
+	w     *waiter
+
+	attBuf  [4]attempt
+	atts    []attempt
+	start   int // first server
+	n       int // attempts sent or skipped
+	tried   int // attempts actually sent
+	cur     int // index in atts of the attempt being waited for, or -1
+	timer   *time.Timer
+	timeout time.Duration
+
+	fallback *dns.Msg // a SERVFAIL or REFUSED kept while other servers are tried
+	lastErr  error
+
+	m    *dns.Msg
+	rpkt []byte // wire form of m when it came over UDP and the cache is on
+	err  error
+}
+
+func (st *state) newQuery(name string, qtype uint16) (*query, error) {
+	pkt, err := newQuery(name, qtype)
+	if err != nil {
+		return nil, err
+	}
+	q := &query{st: st, name: name, qtype: qtype, pkt: pkt, cur: -1, start: st.pickStart()}
+	q.w = &waiter{q: pkt[headerLen:], ch: make(chan reply, 4)}
+	q.atts = q.attBuf[:0]
+	return q, nil
+}
+
+// close releases what q holds: its IDs, its window slots, its timer.
+func (q *query) close() {
+	for i := range q.atts {
+		a := &q.atts[i]
+		a.sock.unregister(a.id)
+		if a.held {
+			a.held = false
+			a.u.release()
+		}
+	}
+	if q.timer != nil {
+		q.timer.Stop()
+	}
+}
+
+// run drives q until it has a result in q.m or q.err (true), or until
+// cancel is closed (false); run may then be called again to go on.
+func (q *query) run(cancel <-chan struct{}) bool {
+	st := q.st
+	for {
+		if q.cur < 0 {
+			if q.n >= st.attempts {
+				q.giveUp()
+				return true
+			}
+			switch q.send(cancel) {
+			case sendCanceled:
+				return false
+			case sendClosed:
+				q.err = ErrClosed
+				return true
+			case sendFailed:
+				q.n++
+				continue
+			}
+		}
+		select {
+		case r := <-q.w.ch:
+			if q.receive(r) {
+				return true
+			}
+		case <-q.timer.C:
+			st.stats.timeouts.Add(1)
+			a := &q.atts[q.cur]
+			if a.held {
+				a.held = false
+				a.u.release()
+			}
+			a.u.onTimeout(a.sent, time.Now())
+			if st.log != nil {
+				st.log.Debug("dnsclient: attempt timed out", "name", q.name, "type", dns.TypeToString[q.qtype], "server", a.u.addr, "attempt", q.n+1, "timeout", q.timeout)
+			}
+			q.cur = -1
+			q.n++
+		case <-st.ctx.Done():
+			q.err = ErrClosed
+			return true
+		case <-cancel:
+			return false
+		}
+	}
+}
+
+type sendResult int
+
+const (
+	sent sendResult = iota
+	sendFailed
+	sendCanceled
+	sendClosed
+)
+
+// send starts attempt q.n: a window slot, an ID, the packet, the timer.
+func (q *query) send(cancel <-chan struct{}) sendResult {
+	st := q.st
+	u := st.ups[(q.start+q.n)%len(st.ups)]
+	switch err := u.acquire(cancel, st.ctx.Done(), q.n > 0); err {
+	case nil:
+	case errCanceled:
+		return sendCanceled
+	default:
+		return sendClosed
+	}
+	s, err := u.sock()
+	if err != nil {
+		u.release()
+		q.lastErr = err
+		return sendFailed
+	}
+	id := s.register(q.w)
+	binary.BigEndian.PutUint16(q.pkt, id)
+	q.atts = append(q.atts, attempt{u: u, sock: s, id: id, sent: time.Now(), held: true})
+	i := len(q.atts) - 1
+	if _, err := s.conn.Write(q.pkt); err != nil {
+		q.atts[i].held = false
+		u.release()
+		q.lastErr = fmt.Errorf("dnsclient: send to %s: %w", u.addr, err)
+		return sendFailed
+	}
+	q.tried++
+	st.stats.sent.Add(1)
+	if q.n > 0 {
+		st.stats.retries.Add(1)
+	}
+	q.timeout = min(u.rto()<<q.n, st.timeout)
+	if q.timer == nil {
+		q.timer = time.NewTimer(q.timeout)
+	} else {
+		q.timer.Reset(q.timeout)
+	}
+	q.cur = i
+	return sent
+}
+
+// receive handles an answer that matched q's question under one of its
+// IDs; it reports whether q has its result.
+func (q *query) receive(r reply) bool {
+	st := q.st
+	i := findAttempt(q.atts, r.sock, r.id)
+	if i < 0 {
+		return false
+	}
+	a := &q.atts[i]
+	if a.held {
+		a.held = false
+		a.u.release()
+	}
+	a.u.onAnswer(r.at.Sub(a.sent))
+	m := r.msg
+	if m.Truncated {
+		q.m, q.rpkt, q.err = st.tcp(q.name, q.qtype, a.u)
+		return true
+	}
+	if (m.Rcode == dns.RcodeServerFailure || m.Rcode == dns.RcodeRefused) &&
+		q.tried < len(st.ups) && q.n+1 < st.attempts {
+		// Ask the next server; keep this answer in case none does better.
+		q.fallback = m
+		if q.cur >= 0 {
+			q.timer.Stop()
+			q.cur = -1
+			q.n++
+		}
+		return false
+	}
+	q.m, q.rpkt = m, r.pkt
+	return true
+}
+
+// giveUp sets the result once every attempt is spent.
+func (q *query) giveUp() {
+	if q.fallback != nil {
+		q.m = q.fallback
+		return
+	}
+	err := fmt.Errorf("dnsclient: %s %s via %s: %w", q.name, dns.TypeToString[q.qtype], strings.TrimPrefix(q.st.name, "dns via "), ErrTimeout)
+	if q.lastErr != nil {
+		err = fmt.Errorf("%w (last error: %w)", err, q.lastErr)
+	}
+	q.err = err
+}

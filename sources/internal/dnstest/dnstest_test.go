@@ -1,0 +1,110 @@
+package dnstest_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/prefixvet/prefixvet/sources/internal/dnstest"
+)
+
+const name = "2.0.0.127.bl.example.org."
+
+func ask(t *testing.T, srv *dnstest.Server, net string, qname string, qtype uint16) (*dns.Msg, error) {
+	t.Helper()
+	c := &dns.Client{Net: net, Timeout: 200 * time.Millisecond}
+	q := new(dns.Msg)
+	q.SetQuestion(qname, qtype)
+	m, _, err := c.ExchangeContext(t.Context(), q, srv.Addr)
+	return m, err
+}
+
+func TestServer(t *testing.T) {
+	t.Parallel()
+	recs := dnstest.Records{name: {A: []netip.Addr{netip.MustParseAddr("127.0.0.2")}, TXT: []string{"why"}}}
+	tests := []struct {
+		name    string
+		fault   dnstest.Fault
+		net     string
+		qname   string
+		qtype   uint16
+		wantErr bool
+		check   func(*testing.T, *dns.Msg)
+	}{
+		{name: "a", qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+			if len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "127.0.0.2" {
+				t.Errorf("answer %v", m.Answer)
+			}
+		}},
+		{name: "txt_over_tcp", net: "tcp", qname: name, qtype: dns.TypeTXT, check: func(t *testing.T, m *dns.Msg) {
+			if len(m.Answer) != 1 || m.Answer[0].(*dns.TXT).Txt[0] != "why" {
+				t.Errorf("answer %v", m.Answer)
+			}
+		}},
+		{name: "nxdomain_with_soa", qname: "9." + name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+			if m.Rcode != dns.RcodeNameError || len(m.Ns) != 1 || m.Ns[0].Header().Rrtype != dns.TypeSOA {
+				t.Errorf("got %v", m)
+			}
+		}},
+		{name: "nodata", qname: name, qtype: dns.TypeAAAA, check: func(t *testing.T, m *dns.Msg) {
+			if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 0 || len(m.Ns) != 1 {
+				t.Errorf("got %v", m)
+			}
+		}},
+		{name: "drop", fault: dnstest.Fault{DropFirst: 1}, qname: name, qtype: dns.TypeA, wantErr: true},
+		{name: "servfail", fault: dnstest.Fault{Rcode: dns.RcodeServerFailure}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+			if m.Rcode != dns.RcodeServerFailure {
+				t.Errorf("rcode %d", m.Rcode)
+			}
+		}},
+		{name: "truncate_udp", fault: dnstest.Fault{Truncate: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+			if !m.Truncated || len(m.Answer) != 0 {
+				t.Errorf("got %v", m)
+			}
+		}},
+		{name: "truncate_not_tcp", net: "tcp", fault: dnstest.Fault{Truncate: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+			if m.Truncated || len(m.Answer) != 1 {
+				t.Errorf("got %v", m)
+			}
+		}},
+		{name: "wrong_id", fault: dnstest.Fault{WrongID: true}, qname: name, qtype: dns.TypeA, wantErr: true},
+		{name: "wrong_name", fault: dnstest.Fault{WrongName: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+			if m.Question[0].Name == name {
+				t.Errorf("question %v not changed", m.Question)
+			}
+		}},
+		{name: "wrong_answer_name", fault: dnstest.Fault{WrongAnswerName: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+			if m.Question[0].Name != name || m.Answer[0].Header().Name == name {
+				t.Errorf("got %v", m)
+			}
+		}},
+		{name: "list_the_world", fault: dnstest.Fault{Answer: []netip.Addr{netip.MustParseAddr("127.0.0.2")}}, qname: "1.0.0.127.bl.example.org.", qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+			if len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "127.0.0.2" {
+				t.Errorf("answer %v", m.Answer)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := dnstest.Start(t, recs)
+			srv.SetFault("", tt.fault)
+			m, err := ask(t, srv, tt.net, tt.qname, tt.qtype)
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("got answer %v, want an error", m)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, m)
+			if got := srv.Queries(tt.qname); got != 1 {
+				t.Errorf("Queries = %d, want 1", got)
+			}
+		})
+	}
+}
