@@ -27,7 +27,8 @@
 //	listed       a listing the previous run did not have
 //	delisted     a listing the previous run had, now answered "not listed"
 //	unconfirmed  a listing the previous run had that got no answer now (its
-//	             source was not usable or the lookup failed): not a delisting
+//	             source was not usable or not asked, or the lookup failed):
+//	             not a delisting (reputation.Changes.Unconfirmed)
 //	unknown      lookups of a source that newly got no answer
 //	resolved     lookups of a source that failed before and got an answer now
 //	removed      the block left the inventory; its history is dropped
@@ -41,15 +42,18 @@
 // or crashes leaves the store as the previous run left it, and the next run
 // redoes it under the same run id, printing the same events with the same
 // (run, seq) keys, so a consumer of the output can de-duplicate on them. A run
-// interrupted by a signal, or in which no source was usable, is not recorded.
+// interrupted by a signal, or in which no source (or no DNSBL zone, when
+// zones are configured) was usable, is not recorded: its reports would make
+// every listing look delisted next time.
 // The store is locked while a run uses it; other readers may open it between
 // runs.
 //
 // # Source flags
 //
 // -resolver, -zones, -feed and -zonefile select the sources as for the vet
-// command (see examples/internal/setup). They are read again at each run, so
-// a feed or a zone file that changed between runs is picked up.
+// command (see examples/internal/setup). Files are read again at each run, so
+// a zone file or a feed file that changed between runs is picked up; a feed
+// given as a URL is refreshed with a conditional GET at most once an hour.
 //
 // # Flags
 //
