@@ -3,12 +3,14 @@ package sources_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"net/netip"
+	"os"
 	"strings"
 
-	"github.com/miekg/dns"
-
+	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources"
+	"github.com/prefixvet/prefixvet/sources/dnsclient"
 )
 
 func ExampleLookupZone() {
@@ -47,18 +49,6 @@ func ExampleZoneInfo_Decode() {
 
 // resolver is a minimal [sources.Exchanger] over a miekg/dns client and one
 // resolver; real programs use the package's DNS client.
-type resolver struct{ addr string }
-
-func (r resolver) Exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	m := new(dns.Msg)
-	m.SetQuestion(name, qtype)
-	m.RecursionDesired = true
-	in, _, err := new(dns.Client).ExchangeContext(ctx, m, r.addr)
-	return in, err
-}
-
-func (r resolver) String() string { return r.addr }
-
 func ExampleDNSBL_Lookup() {
 	zone, err := sources.LookupZone("zen.spamhaus.org")
 	if err != nil {
@@ -66,7 +56,9 @@ func ExampleDNSBL_Lookup() {
 		return
 	}
 	// Your own non-forwarding resolver: list operators refuse public ones.
-	bl := &sources.DNSBL{Zone: zone, Client: resolver{addr: "127.0.0.1:53"}}
+	client := &dnsclient.Client{Servers: []string{"127.0.0.1:53"}}
+	defer client.Close()
+	bl := &sources.DNSBL{Zone: zone, Client: client}
 
 	ctx := context.Background()
 	if h := bl.Probe(ctx); !h.Status.Usable() {
@@ -81,5 +73,33 @@ func ExampleDNSBL_Lookup() {
 		fmt.Println("listed:", l.Codes(), l.Reason, l.DelistURL)
 	default:
 		fmt.Println("not listed")
+	}
+}
+
+// Vet a block against the catalog's default zones through your own resolver,
+// plus a local copy of the Spamhaus DROP list. (No Output: it needs a
+// resolver; README.md shows this program.)
+func Example_vetBlock() {
+	client := &dnsclient.Client{Servers: []string{"127.0.0.1:53"}} // your own caching resolver
+	defer client.Close()
+	var srcs []reputation.Source
+	for _, z := range sources.DefaultZones() {
+		srcs = append(srcs, &sources.DNSBL{Zone: z, Client: client})
+	}
+	if f, err := os.Open("drop_v4.json"); err == nil {
+		drop, err := sources.ReadList(f, sources.FeedConfig{Name: "spamhaus-drop", Format: sources.FormatDROP})
+		f.Close()
+		if err != nil {
+			log.Fatal(err)
+		}
+		srcs = append(srcs, drop)
+	}
+	s := &reputation.Scorer{Sources: srcs}
+	rep, err := s.Score(context.Background(), netip.MustParsePrefix("198.51.100.0/24"))
+	if err != nil {
+		log.Print(err) // e.g. every zone refused: the error names the resolver
+	}
+	if rep != nil {
+		rep.WriteText(os.Stdout)
 	}
 }
