@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/prefixvet/prefixvet/reputation"
 )
@@ -74,7 +75,7 @@ type store struct{ db *bolt.DB }
 func openStore(path string) (*store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, &storeError{fmt.Errorf("%s is locked by another process (another rescore run?)", path)}
 		}
 		return nil, &storeError{fmt.Errorf("open %s: %w", path, err)}
