@@ -632,21 +632,42 @@ func (bl *DNSBL) probeFailure(point netip.Addr, err error) reputation.Health {
 	switch {
 	case errors.Is(err, ErrRefused), errors.Is(err, ErrRateLimited), errors.Is(err, ErrBadKey), errors.Is(err, ErrUnknownZone):
 		return reputation.Health{Status: reputation.StatusRefused,
-			Detail: fmt.Sprintf("%s refused by list operator at test point %s: %v", res, point, err), Err: err}
+			Detail: fmt.Sprintf("%s refused by the list operator at test point %s: %s", res, point, shortCause(err)), Err: err}
 	case errors.Is(err, ErrBogusAnswer):
 		return reputation.Health{Status: reputation.StatusDead,
-			Detail: fmt.Sprintf("%s gave a bogus answer for test point %s via %s: %v", bl.Zone.Zone, point, res, err),
+			Detail: fmt.Sprintf("bogus answer for test point %s via %s: %s", point, res, shortCause(err)),
 			Err:    fmt.Errorf("%w: %w", ErrBrokenList, err)}
 	}
 	return reputation.Health{Status: reputation.StatusUnreachable,
-		Detail: fmt.Sprintf("%s: no usable answer for test point %s from %s: %v", bl.Zone.Zone, point, res, err), Err: err}
+		Detail: fmt.Sprintf("no usable answer for test point %s from %s: %s", point, res, shortCause(err)), Err: err}
+}
+
+// shortCause says in a few words why a query failed, for a health detail
+// that a person reads next to the zone's name (the full chain stays in
+// Health.Err).
+func shortCause(err error) string {
+	var rc *RcodeError
+	switch {
+	case errors.As(err, &rc):
+		return dns.RcodeToString[rc.Rcode]
+	case errors.Is(err, ErrTimeout):
+		return "no answer in time"
+	}
+	// Decoded error codes read "sources: SENTINEL: ZONE answered CODE
+	// (meaning)": the last part is the news.
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return msg
 }
 
 // resolverName names the resolver for reports: the Client's String method
-// when it has one, else "resolver".
+// when it has one (dnsclient's "dns via ADDR" reads as "resolver ADDR"),
+// else "resolver".
 func (bl *DNSBL) resolverName() string {
 	if s, ok := bl.Client.(fmt.Stringer); ok {
-		return "resolver " + bl.redact(s.String())
+		return "resolver " + bl.redact(strings.TrimPrefix(s.String(), "dns via "))
 	}
 	return "resolver"
 }

@@ -168,6 +168,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vet: %v\n", err)
+		if errors.Is(err, reputation.ErrNoUsableSources) || errors.Is(err, reputation.ErrNoUsableZones) {
+			fmt.Fprintln(stderr, "vet: hint: no DNSBL zone passed its health probe; use -resolver to point at your own caching resolver (never a public one), or -zones none with -feed/-zonefile")
+		}
 	}
 	return exitStatus(reports)
 }

@@ -189,7 +189,7 @@ func TestExitStatus_deadResolver(t *testing.T) {
 	if len(rs) != 1 || rs[0].Verdict != reputation.VerdictIncomplete {
 		t.Fatalf("reports %+v, want one incomplete", rs)
 	}
-	if !strings.Contains(errOut, "no usable sources") || strings.Count(errOut, "\n") > 3 {
+	if !strings.Contains(errOut, "no usable sources") || !strings.Contains(errOut, "hint: ") || strings.Count(errOut, "\n") > 3 {
 		t.Errorf("stderr should be one clear error naming the unusable sources, got:\n%s", errOut)
 	}
 }
