@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -616,6 +617,54 @@ type dnsblProbed struct{ probed }
 
 func (dnsblProbed) Info() reputation.Info {
 	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: true, IPv6: true}
+}
+
+// rateLimited is a source that accepts at most one lookup per 200 ms and
+// fails any lookup that comes sooner, as a polite zone's client would.
+type rateLimited struct {
+	mu    sync.Mutex
+	last  time.Time
+	calls int
+	early int
+}
+
+func (r *rateLimited) Name() string { return "slowzone" }
+func (r *rateLimited) Info() reputation.Info {
+	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: true, IPv6: true, Rate: 5}
+}
+
+func (r *rateLimited) Lookup(ctx context.Context, _ netip.Addr) (reputation.Listing, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if r.calls > 0 && now.Sub(r.last) < 200*time.Millisecond {
+		r.early++
+	}
+	r.calls++
+	r.last = now
+	return reputation.Listing{}, nil
+}
+
+// A source with a Rate is paced by the Scorer: waiting for the rate is not
+// charged to the per-lookup timeout, so a slow zone makes a run long, never
+// incomplete.
+func TestScore_pacesRateLimitedSources(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		src := &rateLimited{}
+		s := &reputation.Scorer{Sources: []reputation.Source{src}, AllowSpecial: true, Timeout: time.Second, Concurrency: 16}
+		start := time.Now()
+		rep, err := s.Score(t.Context(), mpp("192.0.2.0/27"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != reputation.VerdictClean || rep.Coverage != 1 || src.calls != 32 || src.early != 0 {
+			t.Errorf("verdict %s, coverage %v, %d calls, %d too early; want clean, 1, 32, 0", rep.Verdict, rep.Coverage, src.calls, src.early)
+		}
+		if d := time.Since(start); d < 6*time.Second {
+			t.Errorf("32 lookups at 5/s took %v, want at least 6.2s", d)
+		}
+	})
 }
 
 func TestScore_progress(t *testing.T) {

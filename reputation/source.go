@@ -103,6 +103,11 @@ type Info struct {
 	// in one run (one Score or ScoreAll call); 0 means no limit. The Scorer
 	// samples a block rather than exceed it.
 	Budget int
+	// Rate is the most lookups per second the source accepts; 0 means no
+	// limit. The Scorer paces its calls of Lookup to it, so that waiting for
+	// the rate is not charged to the per-lookup timeout (a run with a slow
+	// zone takes longer; it does not turn lookups into timeouts).
+	Rate float64
 }
 
 // Status is the health of a source as found by [Prober.Probe].

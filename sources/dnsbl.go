@@ -125,11 +125,12 @@ func (bl *DNSBL) init() *dnsblState {
 // Name returns the zone name (Zone.Zone), never the keyed zone name.
 func (bl *DNSBL) Name() string { return bl.Zone.Zone }
 
-// Info reports the kind, the address families the zone answers for and its
-// per-run query budget, so the Scorer does not ask about an address family the
-// zone does not serve.
+// Info reports the kind, the address families the zone answers for, its
+// per-run query budget and its query rate, so the Scorer does not ask about
+// an address family the zone does not serve, samples within the budget and
+// paces its lookups to the rate.
 func (bl *DNSBL) Info() reputation.Info {
-	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: bl.Zone.IPv4, IPv6: bl.Zone.IPv6, Budget: bl.Zone.Budget}
+	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: bl.Zone.IPv4, IPv6: bl.Zone.IPv6, Budget: bl.Zone.Budget, Rate: bl.Zone.Rate}
 }
 
 // String returns "dnsbl(ZONE)", adding "keyed" when an access key is set. It
