@@ -144,6 +144,7 @@ type state struct {
 	now         func() time.Time
 	fmu         sync.Mutex
 	flights     map[cacheKey]*flight
+	queries     sync.Pool // of *query, closed
 	stats       counters
 
 	ctx    context.Context // cancelled by Close
@@ -334,9 +335,11 @@ func (c *Client) Exchange(ctx context.Context, name string, qtype uint16) (*dns.
 	}
 	name = dns.Fqdn(name)
 	key := cacheKey{name: strings.ToLower(name), qtype: qtype}
-	if m := st.cache.get(key, st.now()); m != nil {
-		st.stats.cacheHits.Add(1)
-		return m, nil
+	if st.cache != nil {
+		if m := st.cache.get(key, st.now()); m != nil {
+			st.stats.cacheHits.Add(1)
+			return m, nil
+		}
 	}
 	return st.exchange(ctx, key, name, qtype)
 }

@@ -13,8 +13,11 @@ import (
 // flight is one question on the wire, shared by every caller asking it
 // while it is in flight.
 type flight struct {
-	done chan struct{} // closed when m and err are set
-	m    *dns.Msg      // a copy private to the followers, who copy it again
+	// done is closed when m and err are set. The first follower makes it
+	// (under state.fmu), so that a question no one else asks costs no
+	// channel.
+	done chan struct{}
+	m    *dns.Msg // a copy private to the followers, who copy it again
 	err  error
 	dups int // followers; guarded by state.fmu
 }
@@ -32,10 +35,14 @@ func (st *state) exchange(ctx context.Context, key cacheKey, name string, qtype 
 	st.fmu.Lock()
 	if f, ok := st.flights[key]; ok {
 		f.dups++
+		if f.done == nil {
+			f.done = make(chan struct{})
+		}
+		done := f.done
 		st.fmu.Unlock()
 		st.stats.shared.Add(1)
 		select {
-		case <-f.done:
+		case <-done:
 			if f.err != nil {
 				st.stats.errors.Add(1)
 				return nil, f.err
@@ -46,7 +53,7 @@ func (st *state) exchange(ctx context.Context, key cacheKey, name string, qtype 
 			return nil, ctxError(name, qtype, ctx.Err())
 		}
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight{}
 	st.flights[key] = f
 	st.fmu.Unlock()
 
@@ -71,16 +78,17 @@ func (st *state) exchange(ctx context.Context, key cacheKey, name string, qtype 
 		}
 		st.fmu.Unlock()
 		if orphan {
+			// No follower, and none can join: f is forgotten.
 			q.close()
+			st.putQuery(q)
 			st.work.Done()
-			f.err = ctxError(name, qtype, ctx.Err())
-			close(f.done)
 		} else {
 			go func() {
 				defer st.work.Done()
 				q.run(nil)
 				q.close()
 				st.publish(key, f, q)
+				st.putQuery(q)
 			}()
 		}
 		st.stats.errors.Add(1)
@@ -89,11 +97,13 @@ func (st *state) exchange(ctx context.Context, key cacheKey, name string, qtype 
 	q.close()
 	st.work.Done()
 	st.publish(key, f, q)
-	if q.err != nil {
+	m, err := q.m, q.err
+	st.putQuery(q)
+	if err != nil {
 		st.stats.errors.Add(1)
-		return nil, q.err
+		return nil, err
 	}
-	return q.m, nil
+	return m, nil
 }
 
 // publish caches the result of q and hands it to the followers of f.
@@ -112,13 +122,16 @@ func (st *state) land(key cacheKey, f *flight, m *dns.Msg, err error) {
 	if st.flights[key] == f {
 		delete(st.flights, key)
 	}
-	dups := f.dups
+	dups, done := f.dups, f.done
 	st.fmu.Unlock()
+	if done == nil {
+		return // no follower, and none can join now
+	}
 	if dups > 0 && m != nil {
 		f.m = m.Copy()
 	}
 	f.err = err
-	close(f.done)
+	close(done)
 }
 
 // attempt is one query packet sent under an ID on a socket.
@@ -132,12 +145,16 @@ type attempt struct {
 
 // query is the state of one question on the wire: its attempts so far and,
 // once run reports true, its result.
+//
+// Queries are recycled through state.queries once closed and their result
+// taken, which saves their allocation, channel and timer per question.
 type query struct {
 	st    *state
 	name  string
 	qtype uint16
 	pkt   []byte
-	w     *waiter
+	w     waiter
+	buf   [maxQueryLen]byte // backing array of pkt
 
 	attBuf  [4]attempt
 	atts    []attempt
@@ -157,14 +174,45 @@ type query struct {
 }
 
 func (st *state) newQuery(name string, qtype uint16) (*query, error) {
-	pkt, err := newQuery(name, qtype)
+	q, _ := st.queries.Get().(*query)
+	if q == nil {
+		q = &query{st: st}
+		q.w.ch = make(chan reply, 4)
+	}
+	var err error
+	if headerLen+len(name)+6 <= len(q.buf) {
+		q.pkt, err = packQuery(q.buf[:], name, qtype)
+	} else {
+		q.pkt, err = newQuery(name, qtype)
+	}
 	if err != nil {
+		st.queries.Put(q)
 		return nil, err
 	}
-	q := &query{st: st, name: name, qtype: qtype, pkt: pkt, cur: -1, start: st.pickStart()}
-	q.w = &waiter{q: pkt[headerLen:], ch: make(chan reply, 4)}
+	q.name, q.qtype, q.cur, q.start = name, qtype, -1, st.pickStart()
+	q.w.q = q.pkt[headerLen:]
 	q.atts = q.attBuf[:0]
 	return q, nil
+}
+
+// putQuery recycles q, which has been closed and whose result has been
+// taken. Its IDs are unregistered, so no reader sends to q.w.ch any more
+// (readers send under the socket's lock, after checking the
+// registration); answers already queued are dropped.
+func (st *state) putQuery(q *query) {
+	for {
+		select {
+		case <-q.w.ch:
+			continue
+		default:
+		}
+		break
+	}
+	clear(q.attBuf[:])
+	timer, ch := q.timer, q.w.ch
+	*q = query{st: st, timer: timer}
+	q.w.ch = ch
+	st.queries.Put(q)
 }
 
 // close releases what q holds: its IDs, its window slots, its timer.
@@ -256,7 +304,7 @@ func (q *query) send(cancel <-chan struct{}) sendResult {
 		q.lastErr = err
 		return sendFailed
 	}
-	id := s.register(q.w)
+	id := s.register(&q.w)
 	binary.BigEndian.PutUint16(q.pkt, id)
 	q.atts = append(q.atts, attempt{u: u, sock: s, id: id, sent: time.Now(), held: true})
 	i := len(q.atts) - 1

@@ -59,7 +59,7 @@ func (u *upstream) sock() (*udpSock, error) {
 			// the reader is descheduled; the kernel caps it at
 			// net.core.rmem_max. Failure only costs retries.
 			_ = conn.SetReadBuffer(socketBuffer)
-			s := &udpSock{conn: conn, pending: make(map[uint16]*waiter)}
+			s := &udpSock{conn: conn, pending: make(map[uint16]pend)}
 			u.socks = append(u.socks, s)
 			u.st.readers.Add(1)
 			go u.st.read(s)
@@ -205,17 +205,27 @@ type udpSock struct {
 	conn *net.UDPConn
 
 	mu      sync.Mutex
-	pending map[uint16]*waiter
+	pending map[uint16]pend
+	seq     uint64 // registrations so far
+}
+
+// pend is a registration: the waiter and a number unique on the socket, so
+// that a waiter recycled and registered again under the same ID is told
+// apart from its former self.
+type pend struct {
+	w   *waiter
+	seq uint64
 }
 
 // register gives w a random ID not in use on s.
 func (s *udpSock) register(w *waiter) uint16 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seq++
 	for {
 		id := uint16(rand.Uint32())
 		if _, busy := s.pending[id]; !busy {
-			s.pending[id] = w
+			s.pending[id] = pend{w: w, seq: s.seq}
 			return id
 		}
 	}
@@ -264,14 +274,17 @@ func (st *state) read(s *udpSock) {
 			continue
 		}
 		id := binary.BigEndian.Uint16(buf)
+		// The question is compared under the lock: a waiter's question
+		// changes only while it is registered nowhere.
 		s.mu.Lock()
-		w := s.pending[id]
+		e := s.pending[id]
+		match := e.w != nil && matchResponse(e.w.q, buf[:n])
 		s.mu.Unlock()
-		if w == nil {
+		if e.w == nil {
 			st.stats.unmatched.Add(1)
 			continue
 		}
-		if !matchResponse(w.q, buf[:n]) {
+		if !match {
 			st.stats.mismatches.Add(1)
 			if st.log != nil {
 				st.log.Debug("dnsclient: discarded answer with wrong question", "server", s.conn.RemoteAddr().String(), "id", id)
@@ -293,9 +306,22 @@ func (st *state) read(s *udpSock) {
 			pkt = make([]byte, n)
 			copy(pkt, buf[:n])
 		}
-		select {
-		case w.ch <- reply{msg: m, pkt: pkt, sock: s, id: id, at: time.Now()}:
-		default:
+		// Deliver only if the registration still stands (the waiter
+		// may have given up the ID, or been recycled, meanwhile); under
+		// the lock, so that a waiter whose IDs are unregistered gets
+		// nothing more.
+		r := reply{msg: m, pkt: pkt, sock: s, id: id, at: time.Now()}
+		delivered := false
+		s.mu.Lock()
+		if s.pending[id] == e {
+			select {
+			case e.w.ch <- r:
+				delivered = true
+			default:
+			}
+		}
+		s.mu.Unlock()
+		if !delivered {
 			st.stats.unmatched.Add(1)
 		}
 	}
