@@ -147,6 +147,13 @@ type state struct {
 	queries     sync.Pool // of *query, closed
 	stats       counters
 
+	epoch     time.Time     // origin of clock
+	tick      time.Duration // period of the sweeper
+	smu       sync.Mutex
+	socks     []*udpSock // every socket, for the sweeper
+	sweepIdle atomic.Bool
+	kick      chan struct{} // wakes an idle sweeper; buffered
+
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 
@@ -187,7 +194,13 @@ func (c *Client) init() {
 		log:         c.Logger,
 		now:         c.now,
 		flights:     make(map[cacheKey]*flight),
+		epoch:       time.Now(),
+		kick:        make(chan struct{}, 1),
 	}
+	st.sweepIdle.Store(true)
+	// A timeout fires up to one tick late: a quarter of the shortest
+	// first-attempt timeout, within [1ms, 10ms].
+	st.tick = min(max(min(st.minTimeout, st.initTimeout)/4, time.Millisecond), 10*time.Millisecond)
 	if st.now == nil {
 		st.now = time.Now
 	}
@@ -209,6 +222,7 @@ func (c *Client) init() {
 			maxWin:   maxWin,
 			cwnd:     min(DefaultInitialWindow, maxWin),
 			ssthresh: max(maxWin/2, minWindow),
+			lastCut:  -1,
 		}
 		st.ups = append(st.ups, u)
 		names = append(names, u.addr)
@@ -217,6 +231,10 @@ func (c *Client) init() {
 	st.ctx, st.cancel = context.WithCancel(context.Background())
 	c.st = st
 }
+
+// clock returns the monotonic time since the client started: one clock
+// read, where time.Now makes two.
+func (st *state) clock() time.Duration { return time.Since(st.epoch) }
 
 // parseServer accepts "ip:port", "[ipv6]:port" or a bare IP (port 53).
 func parseServer(s string) (netip.AddrPort, error) {

@@ -139,15 +139,15 @@ type attempt struct {
 	u    *upstream
 	sock *udpSock
 	id   uint16
-	sent time.Time
-	held bool // holds a slot of u's window
+	sent time.Duration // state.clock()
+	held bool          // holds a slot of u's window
 }
 
 // query is the state of one question on the wire: its attempts so far and,
 // once run reports true, its result.
 //
 // Queries are recycled through state.queries once closed and their result
-// taken, which saves their allocation, channel and timer per question.
+// taken, which saves their allocation and channel per question.
 type query struct {
 	st    *state
 	name  string
@@ -162,7 +162,6 @@ type query struct {
 	n       int // attempts sent or skipped
 	tried   int // attempts actually sent
 	cur     int // index in atts of the attempt being waited for, or -1
-	timer   *time.Timer
 	timeout time.Duration
 
 	fallback *dns.Msg // a SERVFAIL or REFUSED kept while other servers are tried
@@ -209,13 +208,13 @@ func (st *state) putQuery(q *query) {
 		break
 	}
 	clear(q.attBuf[:])
-	timer, ch := q.timer, q.w.ch
-	*q = query{st: st, timer: timer}
+	ch := q.w.ch
+	*q = query{st: st}
 	q.w.ch = ch
 	st.queries.Put(q)
 }
 
-// close releases what q holds: its IDs, its window slots, its timer.
+// close releases what q holds: its IDs and its window slots.
 func (q *query) close() {
 	for i := range q.atts {
 		a := &q.atts[i]
@@ -224,9 +223,6 @@ func (q *query) close() {
 			a.held = false
 			a.u.release()
 		}
-	}
-	if q.timer != nil {
-		q.timer.Stop()
 	}
 }
 
@@ -253,17 +249,22 @@ func (q *query) run(cancel <-chan struct{}) bool {
 		}
 		select {
 		case r := <-q.w.ch:
-			if q.receive(r) {
-				return true
+			if !r.timeout {
+				if q.receive(r) {
+					return true
+				}
+				continue
 			}
-		case <-q.timer.C:
+			if q.cur < 0 || q.atts[q.cur].sock != r.sock || q.atts[q.cur].id != r.id {
+				continue // an attempt no longer waited for
+			}
 			st.stats.timeouts.Add(1)
 			a := &q.atts[q.cur]
 			if a.held {
 				a.held = false
 				a.u.release()
 			}
-			a.u.onTimeout(a.sent, time.Now())
+			a.u.onTimeout(a.sent, st.clock())
 			if st.log != nil {
 				st.log.Debug("dnsclient: attempt timed out", "name", q.name, "type", dns.TypeToString[q.qtype], "server", a.u.addr, "attempt", q.n+1, "timeout", q.timeout)
 			}
@@ -287,7 +288,8 @@ const (
 	sendClosed
 )
 
-// send starts attempt q.n: a window slot, an ID, the packet, the timer.
+// send starts attempt q.n: a window slot, an ID with its deadline, the
+// packet.
 func (q *query) send(cancel <-chan struct{}) sendResult {
 	st := q.st
 	u := st.ups[(q.start+q.n)%len(st.ups)]
@@ -304,9 +306,12 @@ func (q *query) send(cancel <-chan struct{}) sendResult {
 		q.lastErr = err
 		return sendFailed
 	}
-	id := s.register(&q.w)
+	q.timeout = min(u.rto()<<q.n, st.timeout)
+	now := st.clock()
+	id := s.register(&q.w, now+q.timeout)
+	st.armed()
 	binary.BigEndian.PutUint16(q.pkt, id)
-	q.atts = append(q.atts, attempt{u: u, sock: s, id: id, sent: time.Now(), held: true})
+	q.atts = append(q.atts, attempt{u: u, sock: s, id: id, sent: now, held: true})
 	i := len(q.atts) - 1
 	if _, err := s.conn.Write(q.pkt); err != nil {
 		q.atts[i].held = false
@@ -318,12 +323,6 @@ func (q *query) send(cancel <-chan struct{}) sendResult {
 	st.stats.sent.Add(1)
 	if q.n > 0 {
 		st.stats.retries.Add(1)
-	}
-	q.timeout = min(u.rto()<<q.n, st.timeout)
-	if q.timer == nil {
-		q.timer = time.NewTimer(q.timeout)
-	} else {
-		q.timer.Reset(q.timeout)
 	}
 	q.cur = i
 	return sent
@@ -342,7 +341,7 @@ func (q *query) receive(r reply) bool {
 		a.held = false
 		a.u.release()
 	}
-	a.u.onAnswer(r.at.Sub(a.sent))
+	a.u.onAnswer(r.at - a.sent)
 	m := r.msg
 	if m.Truncated {
 		q.m, q.rpkt, q.err = st.tcp(q.name, q.qtype, a.u)
@@ -353,7 +352,6 @@ func (q *query) receive(r reply) bool {
 		// Ask the next server; keep this answer in case none does better.
 		q.fallback = m
 		if q.cur >= 0 {
-			q.timer.Stop()
 			q.cur = -1
 			q.n++
 		}

@@ -38,7 +38,7 @@ type upstream struct {
 	cwnd     float64
 	ssthresh float64
 	maxWin   float64
-	lastCut  time.Time
+	lastCut  time.Duration // st.clock() of the last cut; -1 before any
 	queue    []chan struct{}
 	srtt     time.Duration
 	rttvar   time.Duration
@@ -61,6 +61,7 @@ func (u *upstream) sock() (*udpSock, error) {
 			_ = conn.SetReadBuffer(socketBuffer)
 			s := &udpSock{conn: conn, pending: make(map[uint16]pend)}
 			u.socks = append(u.socks, s)
+			u.st.addSock(s)
 			u.st.readers.Add(1)
 			go u.st.read(s)
 		}
@@ -181,10 +182,10 @@ func (u *upstream) onAnswer(rtt time.Duration) {
 // onTimeout records a query sent at sent that got no answer in time: the
 // window is halved, at most once per window of queries (losses of queries
 // sent before the last cut do not cut again).
-func (u *upstream) onTimeout(sent, now time.Time) {
+func (u *upstream) onTimeout(sent, now time.Duration) {
 	u.fails.Add(1)
 	u.mu.Lock()
-	if sent.After(u.lastCut) {
+	if sent > u.lastCut {
 		u.ssthresh = max(u.cwnd/2, minWindow)
 		u.cwnd = u.ssthresh
 		u.lastCut = now
@@ -211,21 +212,26 @@ type udpSock struct {
 
 // pend is a registration: the waiter and a number unique on the socket, so
 // that a waiter recycled and registered again under the same ID is told
-// apart from its former self.
+// apart from its former self, and the attempt's deadline.
 type pend struct {
 	w   *waiter
 	seq uint64
+	// deadline is the state.clock() reading at which the sweeper tells
+	// the waiter that the attempt timed out; 0 once told, or once
+	// answered.
+	deadline time.Duration
 }
 
-// register gives w a random ID not in use on s.
-func (s *udpSock) register(w *waiter) uint16 {
+// register gives w a random ID not in use on s, for an attempt that times
+// out at deadline (a state.clock() reading).
+func (s *udpSock) register(w *waiter, deadline time.Duration) uint16 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
 	for {
 		id := uint16(rand.Uint32())
 		if _, busy := s.pending[id]; !busy {
-			s.pending[id] = pend{w: w, seq: s.seq}
+			s.pending[id] = pend{w: w, seq: s.seq, deadline: deadline}
 			return id
 		}
 	}
@@ -237,13 +243,16 @@ func (s *udpSock) unregister(id uint16) {
 	s.mu.Unlock()
 }
 
-// reply is a response packet that matched a waiter's ID and question.
+// reply is a response packet that matched a waiter's ID and question, or
+// (timeout set, msg nil) the sweeper's word that the attempt under that ID
+// timed out.
 type reply struct {
-	msg  *dns.Msg
-	pkt  []byte // wire form, kept only when the cache is on
-	sock *udpSock
-	id   uint16
-	at   time.Time
+	msg     *dns.Msg
+	pkt     []byte // wire form, kept only when the cache is on
+	sock    *udpSock
+	id      uint16
+	at      time.Duration // state.clock() on arrival
+	timeout bool
 }
 
 // waiter is one query waiting for its answer, possibly under several IDs
@@ -310,13 +319,15 @@ func (st *state) read(s *udpSock) {
 		// may have given up the ID, or been recycled, meanwhile); under
 		// the lock, so that a waiter whose IDs are unregistered gets
 		// nothing more.
-		r := reply{msg: m, pkt: pkt, sock: s, id: id, at: time.Now()}
+		r := reply{msg: m, pkt: pkt, sock: s, id: id, at: st.clock()}
 		delivered := false
 		s.mu.Lock()
-		if s.pending[id] == e {
+		if cur, ok := s.pending[id]; ok && cur.w == e.w && cur.seq == e.seq {
 			select {
 			case e.w.ch <- r:
 				delivered = true
+				cur.deadline = 0 // answered: no timeout
+				s.pending[id] = cur
 			default:
 			}
 		}
@@ -325,4 +336,89 @@ func (st *state) read(s *udpSock) {
 			st.stats.unmatched.Add(1)
 		}
 	}
+}
+
+// addSock makes s known to the sweeper, starting it with the first socket.
+func (st *state) addSock(s *udpSock) {
+	st.smu.Lock()
+	st.socks = append(st.socks, s)
+	first := len(st.socks) == 1
+	st.smu.Unlock()
+	if first {
+		st.readers.Add(1)
+		go st.sweep()
+	}
+}
+
+// armed tells the sweeper that an attempt with a deadline is pending.
+func (st *state) armed() {
+	if st.sweepIdle.Load() && st.sweepIdle.CompareAndSwap(true, false) {
+		st.kick <- struct{}{} // buffered; only the CAS winner sends
+	}
+}
+
+// sweep times out attempts: one goroutine and one timer per client rather
+// than a timer per query. While attempts are pending it wakes every
+// st.tick and tells each waiter whose attempt is past its deadline (so a
+// timeout fires up to one tick late); when none are, it sleeps until the
+// next attempt is registered. It returns when the client is closed.
+func (st *state) sweep() {
+	defer st.readers.Done()
+	t := time.NewTimer(st.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-st.kick:
+		case <-st.ctx.Done():
+			return
+		}
+		for {
+			t.Reset(st.tick)
+			select {
+			case <-t.C:
+			case <-st.ctx.Done():
+				return
+			}
+			if st.expire(st.clock()) > 0 {
+				continue
+			}
+			// Go idle, unless an attempt was armed meanwhile and its
+			// sender saw the sweeper busy (and so sent no kick).
+			st.sweepIdle.Store(true)
+			if st.expire(st.clock()) > 0 && st.sweepIdle.CompareAndSwap(true, false) {
+				continue
+			}
+			break
+		}
+	}
+}
+
+// expire tells the waiters of the attempts past their deadline at now, and
+// returns how many attempts are still armed.
+func (st *state) expire(now time.Duration) int {
+	st.smu.Lock()
+	socks := st.socks
+	st.smu.Unlock()
+	armed := 0
+	for _, s := range socks {
+		s.mu.Lock()
+		for id, e := range s.pending {
+			if e.deadline == 0 {
+				continue
+			}
+			if e.deadline > now {
+				armed++
+				continue
+			}
+			select {
+			case e.w.ch <- reply{sock: s, id: id, timeout: true}:
+				e.deadline = 0
+				s.pending[id] = e
+			default:
+				armed++ // channel full: try again next tick
+			}
+		}
+		s.mu.Unlock()
+	}
+	return armed
 }
