@@ -139,8 +139,11 @@ type attempt struct {
 	u    *upstream
 	sock *udpSock
 	id   uint16
-	sent time.Duration // state.clock()
-	held bool          // holds a slot of u's window
+	held bool // holds a slot of u's window (or will, once granted)
+	// queued: the attempt waited in u's queue, so the goroutine that
+	// granted it a slot sends it and then puts a token in q.ps.done,
+	// which q must take before it reuses q.ps or q.pkt.
+	queued bool
 }
 
 // query is the state of one question on the wire: its attempts so far and,
@@ -163,6 +166,7 @@ type query struct {
 	tried   int // attempts actually sent
 	cur     int // index in atts of the attempt being waited for, or -1
 	timeout time.Duration
+	ps      outbound // the attempt waiting for a window slot, if any
 
 	fallback *dns.Msg // a SERVFAIL or REFUSED kept while other servers are tried
 	lastErr  error
@@ -177,6 +181,7 @@ func (st *state) newQuery(name string, qtype uint16) (*query, error) {
 	if q == nil {
 		q = &query{st: st}
 		q.w.ch = make(chan reply, 4)
+		q.ps.done = make(chan struct{}, 1)
 	}
 	var err error
 	if headerLen+len(name)+6 <= len(q.buf) {
@@ -208,14 +213,15 @@ func (st *state) putQuery(q *query) {
 		break
 	}
 	clear(q.attBuf[:])
-	ch := q.w.ch
+	ch, done := q.w.ch, q.ps.done
 	*q = query{st: st}
-	q.w.ch = ch
+	q.w.ch, q.ps.done = ch, done
 	st.queries.Put(q)
 }
 
 // close releases what q holds: its IDs and its window slots.
 func (q *query) close() {
+	q.settle()
 	for i := range q.atts {
 		a := &q.atts[i]
 		a.sock.unregister(a.id)
@@ -223,6 +229,25 @@ func (q *query) close() {
 			a.held = false
 			a.u.release()
 		}
+	}
+}
+
+// settle makes sure no other goroutine is sending q.ps: an attempt still in
+// its server's queue leaves it (and never holds a slot); for one granted,
+// settle waits for its sender's token (normally already there: the answer
+// or the timeout that woke q comes after the send).
+func (q *query) settle() {
+	for i := range q.atts {
+		a := &q.atts[i]
+		if !a.queued {
+			continue
+		}
+		a.queued = false
+		if a.u.dequeue(&q.ps) {
+			a.held = false
+			continue
+		}
+		<-q.ps.done
 	}
 }
 
@@ -236,13 +261,7 @@ func (q *query) run(cancel <-chan struct{}) bool {
 				q.giveUp()
 				return true
 			}
-			switch q.send(cancel) {
-			case sendCanceled:
-				return false
-			case sendClosed:
-				q.err = ErrClosed
-				return true
-			case sendFailed:
+			if !q.send() {
 				q.n++
 				continue
 			}
@@ -258,13 +277,20 @@ func (q *query) run(cancel <-chan struct{}) bool {
 			if q.cur < 0 || q.atts[q.cur].sock != r.sock || q.atts[q.cur].id != r.id {
 				continue // an attempt no longer waited for
 			}
-			st.stats.timeouts.Add(1)
 			a := &q.atts[q.cur]
 			if a.held {
 				a.held = false
 				a.u.release()
 			}
-			a.u.onTimeout(a.sent, st.clock())
+			if r.err != nil {
+				// Its sender could not send it.
+				q.lastErr = r.err
+				q.cur = -1
+				q.n++
+				continue
+			}
+			st.stats.timeouts.Add(1)
+			a.u.onTimeout(r.sent, st.clock())
 			if st.log != nil {
 				st.log.Debug("dnsclient: attempt timed out", "name", q.name, "type", dns.TypeToString[q.qtype], "server", a.u.addr, "attempt", q.n+1, "timeout", q.timeout)
 			}
@@ -279,53 +305,54 @@ func (q *query) run(cancel <-chan struct{}) bool {
 	}
 }
 
-type sendResult int
-
-const (
-	sent sendResult = iota
-	sendFailed
-	sendCanceled
-	sendClosed
-)
-
-// send starts attempt q.n: a window slot, an ID with its deadline, the
-// packet.
-func (q *query) send(cancel <-chan struct{}) sendResult {
+// send starts attempt q.n: an ID, a window slot (or a place in line for
+// one) and the packet. It reports false if the attempt could not be sent.
+func (q *query) send() bool {
 	st := q.st
 	u := st.ups[(q.start+q.n)%len(st.ups)]
-	switch err := u.acquire(cancel, st.ctx.Done(), q.n > 0); err {
-	case nil:
-	case errCanceled:
-		return sendCanceled
-	default:
-		return sendClosed
-	}
+	q.settle() // q.ps and q.pkt are q's alone again
 	s, err := u.sock()
 	if err != nil {
-		u.release()
 		q.lastErr = err
-		return sendFailed
+		return false
 	}
 	q.timeout = min(u.rto()<<q.n, st.timeout)
-	now := st.clock()
-	id := s.register(&q.w, now+q.timeout)
-	st.armed()
-	binary.BigEndian.PutUint16(q.pkt, id)
-	q.atts = append(q.atts, attempt{u: u, sock: s, id: id, sent: now, held: true})
-	i := len(q.atts) - 1
-	if _, err := s.conn.Write(q.pkt); err != nil {
-		q.atts[i].held = false
-		u.release()
-		q.lastErr = fmt.Errorf("dnsclient: send to %s: %w", u.addr, err)
-		return sendFailed
+	retry := q.n > 0
+	if u.tryAcquire() {
+		now := st.clock()
+		id, _ := s.register(&q.w, now, now+q.timeout)
+		st.armed()
+		binary.BigEndian.PutUint16(q.pkt, id)
+		q.atts = append(q.atts, attempt{u: u, sock: s, id: id, held: true})
+		if err := st.transmit(s, q.pkt, retry); err != nil {
+			q.atts[len(q.atts)-1].held = false
+			u.release()
+			q.lastErr = err
+			return false
+		}
+	} else {
+		// Wait in line, registered but not yet timed: the goroutine
+		// that frees a slot sends the packet, so that q's goroutine
+		// wakes only for the answer (or the timeout).
+		id, seq := s.register(&q.w, 0, 0)
+		binary.BigEndian.PutUint16(q.pkt, id)
+		q.ps = outbound{s: s, id: id, seq: seq, pkt: q.pkt, timeout: q.timeout, retry: retry, done: q.ps.done}
+		q.atts = append(q.atts, attempt{u: u, sock: s, id: id, held: true, queued: true})
+		if u.enqueue(&q.ps, retry) {
+			// A slot was free after all: send it here.
+			q.atts[len(q.atts)-1].queued = false
+			st.arm(&q.ps)
+			if err := st.transmit(s, q.pkt, retry); err != nil {
+				q.atts[len(q.atts)-1].held = false
+				u.release()
+				q.lastErr = err
+				return false
+			}
+		}
 	}
 	q.tried++
-	st.stats.sent.Add(1)
-	if q.n > 0 {
-		st.stats.retries.Add(1)
-	}
-	q.cur = i
-	return sent
+	q.cur = len(q.atts) - 1
+	return true
 }
 
 // receive handles an answer that matched q's question under one of its
@@ -341,7 +368,7 @@ func (q *query) receive(r reply) bool {
 		a.held = false
 		a.u.release()
 	}
-	a.u.onAnswer(r.at - a.sent)
+	a.u.onAnswer(r.rtt)
 	m := r.msg
 	if m.Truncated {
 		q.m, q.rpkt, q.err = st.tcp(q.name, q.qtype, a.u)

@@ -3,6 +3,7 @@ package dnsclient
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -39,7 +40,7 @@ type upstream struct {
 	ssthresh float64
 	maxWin   float64
 	lastCut  time.Duration // st.clock() of the last cut; -1 before any
-	queue    []chan struct{}
+	queue    []*outbound
 	srtt     time.Duration
 	rttvar   time.Duration
 	hasRTT   bool
@@ -81,65 +82,122 @@ func (u *upstream) closeSocks() {
 	}
 }
 
-// acquire takes one slot of the in-flight window, waiting in FIFO order;
-// a retry (urgent) goes to the head of the line, so that a loss does not
-// also cost the wait behind every question queued since.
-func (u *upstream) acquire(cancel, closed <-chan struct{}, urgent bool) error {
+// outbound is an attempt waiting in its server's queue for a window slot:
+// registered on s under id (not yet timed), its packet ready. The
+// goroutine that grants it the slot sends it (see state.transmit).
+type outbound struct {
+	s       *udpSock
+	id      uint16
+	seq     uint64
+	pkt     []byte
+	timeout time.Duration
+	retry   bool
+	done    chan struct{} // buffered: a token once the packet is sent
+}
+
+// tryAcquire takes a slot of the in-flight window if one is free and no
+// one waits for it.
+func (u *upstream) tryAcquire() bool {
 	u.mu.Lock()
+	defer u.mu.Unlock()
 	if len(u.queue) == 0 && u.inflight < int(u.cwnd) {
 		u.inflight++
-		u.mu.Unlock()
-		return nil
+		return true
 	}
-	ch := make(chan struct{})
-	if urgent {
-		u.queue = slices.Insert(u.queue, 0, ch)
-	} else {
-		u.queue = append(u.queue, ch)
-	}
-	u.mu.Unlock()
-	var err error
-	select {
-	case <-ch:
-		return nil
-	case <-cancel:
-		err = errCanceled
-	case <-closed:
-		err = ErrClosed
-	}
-	{
-		u.mu.Lock()
-		select {
-		case <-ch: // granted meanwhile: give it back
-			u.inflight--
-			u.grantLocked()
-		default:
-			if i := slices.Index(u.queue, ch); i >= 0 {
-				u.queue = slices.Delete(u.queue, i, i+1)
-			}
-		}
-		u.mu.Unlock()
-		return err
-	}
+	return false
 }
 
-// errCanceled: the caller's context ended while waiting for a window slot.
-var errCanceled = errors.New("dnsclient: canceled")
+// enqueue puts o in line for a slot, in FIFO order; a retry (urgent) goes
+// to the head of the line, so that a loss does not also cost the wait
+// behind every question queued since. It reports true, without queueing,
+// if a slot is free now: the caller then holds it and sends o itself.
+func (u *upstream) enqueue(o *outbound, urgent bool) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.queue) == 0 && u.inflight < int(u.cwnd) {
+		u.inflight++
+		return true
+	}
+	if urgent {
+		u.queue = slices.Insert(u.queue, 0, o)
+	} else {
+		u.queue = append(u.queue, o)
+	}
+	return false
+}
 
+// dequeue takes o out of the line; false if it was granted a slot (and so
+// is being, or has been, sent).
+func (u *upstream) dequeue(o *outbound) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	i := slices.Index(u.queue, o)
+	if i < 0 {
+		return false
+	}
+	u.queue = slices.Delete(u.queue, i, i+1)
+	return true
+}
+
+// release gives back a slot, and sends the attempts it lets through.
 func (u *upstream) release() {
+	var buf [4]*outbound
 	u.mu.Lock()
 	u.inflight--
-	u.grantLocked()
+	granted := u.grantLocked(buf[:0])
 	u.mu.Unlock()
+	u.st.sendGranted(granted)
 }
 
-func (u *upstream) grantLocked() {
+// grantLocked gives the free slots to the head of the line and returns the
+// attempts granted, which the caller sends once u.mu is unlocked.
+func (u *upstream) grantLocked(out []*outbound) []*outbound {
 	for len(u.queue) > 0 && u.inflight < int(u.cwnd) {
-		close(u.queue[0])
+		out = append(out, u.queue[0])
 		u.queue[0] = nil
 		u.queue = u.queue[1:]
 		u.inflight++
 	}
+	return out
+}
+
+// sendGranted sends attempts granted a slot, on behalf of their queries,
+// and hands each its token. A send error reaches the query through the
+// sweeper, as an immediate timeout carrying the error.
+func (st *state) sendGranted(granted []*outbound) {
+	for _, o := range granted {
+		st.arm(o)
+		if err := st.transmit(o.s, o.pkt, o.retry); err != nil {
+			o.s.fail(o, err)
+			st.armed()
+		}
+		o.done <- struct{}{}
+	}
+}
+
+// arm starts the clock of a queued attempt as it is sent.
+func (st *state) arm(o *outbound) {
+	now := st.clock()
+	s := o.s
+	s.mu.Lock()
+	if e, ok := s.pending[o.id]; ok && e.seq == o.seq {
+		e.sent, e.deadline = now, now+o.timeout
+		s.pending[o.id] = e
+	}
+	s.mu.Unlock()
+	st.armed()
+}
+
+// transmit sends pkt on s.
+func (st *state) transmit(s *udpSock, pkt []byte, retry bool) error {
+	if _, err := s.conn.Write(pkt); err != nil {
+		return fmt.Errorf("dnsclient: send to %s: %w", s.conn.RemoteAddr(), err)
+	}
+	st.stats.sent.Add(1)
+	if retry {
+		st.stats.retries.Add(1)
+	}
+	return nil
 }
 
 // rto returns the timeout of a first attempt: srtt + 4·rttvar (RFC 6298)
@@ -175,8 +233,10 @@ func (u *upstream) onAnswer(rtt time.Duration) {
 		u.cwnd += 1 / u.cwnd
 	}
 	u.cwnd = min(u.cwnd, u.maxWin)
-	u.grantLocked()
+	var buf [4]*outbound
+	granted := u.grantLocked(buf[:0])
 	u.mu.Unlock()
+	u.st.sendGranted(granted)
 }
 
 // onTimeout records a query sent at sent that got no answer in time: the
@@ -212,29 +272,46 @@ type udpSock struct {
 
 // pend is a registration: the waiter and a number unique on the socket, so
 // that a waiter recycled and registered again under the same ID is told
-// apart from its former self, and the attempt's deadline.
+// apart from its former self, and the attempt's times.
 type pend struct {
 	w   *waiter
 	seq uint64
+	// sent is the state.clock() reading when the attempt was sent; 0
+	// while it waits for a window slot.
+	sent time.Duration
 	// deadline is the state.clock() reading at which the sweeper tells
-	// the waiter that the attempt timed out; 0 once told, or once
-	// answered.
+	// the waiter that the attempt timed out; 0 while it waits for a
+	// slot, once told, or once answered.
 	deadline time.Duration
+	err      error // the send failed (the deadline is then immediate)
 }
 
-// register gives w a random ID not in use on s, for an attempt that times
-// out at deadline (a state.clock() reading).
-func (s *udpSock) register(w *waiter, deadline time.Duration) uint16 {
+// register gives w a random ID not in use on s, for an attempt sent at
+// sent that times out at deadline (state.clock() readings; 0 and 0 for an
+// attempt that waits for a window slot, see state.arm). It returns the ID
+// and the registration's sequence number.
+func (s *udpSock) register(w *waiter, sent, deadline time.Duration) (uint16, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
 	for {
 		id := uint16(rand.Uint32())
 		if _, busy := s.pending[id]; !busy {
-			s.pending[id] = pend{w: w, seq: s.seq, deadline: deadline}
-			return id
+			s.pending[id] = pend{w: w, seq: s.seq, sent: sent, deadline: deadline}
+			return id, s.seq
 		}
 	}
+}
+
+// fail marks the queued attempt o as not sent because of err: the sweeper
+// tells its waiter at once.
+func (s *udpSock) fail(o *outbound, err error) {
+	s.mu.Lock()
+	if e, ok := s.pending[o.id]; ok && e.seq == o.seq {
+		e.deadline, e.err = 1, err
+		s.pending[o.id] = e
+	}
+	s.mu.Unlock()
 }
 
 func (s *udpSock) unregister(id uint16) {
@@ -251,8 +328,10 @@ type reply struct {
 	pkt     []byte // wire form, kept only when the cache is on
 	sock    *udpSock
 	id      uint16
-	at      time.Duration // state.clock() on arrival
+	rtt     time.Duration // of an answer
+	sent    time.Duration // of a timeout: when the attempt was sent
 	timeout bool
+	err     error // of a timeout: the attempt could not be sent
 }
 
 // waiter is one query waiting for its answer, possibly under several IDs
@@ -319,10 +398,11 @@ func (st *state) read(s *udpSock) {
 		// may have given up the ID, or been recycled, meanwhile); under
 		// the lock, so that a waiter whose IDs are unregistered gets
 		// nothing more.
-		r := reply{msg: m, pkt: pkt, sock: s, id: id, at: st.clock()}
+		now := st.clock()
 		delivered := false
 		s.mu.Lock()
 		if cur, ok := s.pending[id]; ok && cur.w == e.w && cur.seq == e.seq {
+			r := reply{msg: m, pkt: pkt, sock: s, id: id, rtt: now - cur.sent}
 			select {
 			case e.w.ch <- r:
 				delivered = true
@@ -411,7 +491,7 @@ func (st *state) expire(now time.Duration) int {
 				continue
 			}
 			select {
-			case e.w.ch <- reply{sock: s, id: id, timeout: true}:
+			case e.w.ch <- reply{sock: s, id: id, timeout: true, sent: e.sent, err: e.err}:
 				e.deadline = 0
 				s.pending[id] = e
 			default:
