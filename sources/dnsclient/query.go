@@ -119,9 +119,7 @@ func (st *state) publish(key cacheKey, f *flight, q *query) {
 // may be changing.
 func (st *state) land(key cacheKey, f *flight, m *dns.Msg, err error) {
 	st.fmu.Lock()
-	if st.flights[key] == f {
-		delete(st.flights, key)
-	}
+	delete(st.flights, key) // f's: it leaves the map only here or as an orphan, never landed
 	dups, done := f.dups, f.done
 	st.fmu.Unlock()
 	if done == nil {

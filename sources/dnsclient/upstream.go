@@ -93,6 +93,7 @@ type outbound struct {
 	timeout time.Duration
 	retry   bool
 	done    chan struct{} // buffered: a token once the packet is sent
+	inLine  bool          // in u.queue; guarded by u.mu
 }
 
 // tryAcquire takes a slot of the in-flight window if one is free and no
@@ -118,6 +119,7 @@ func (u *upstream) enqueue(o *outbound, urgent bool) bool {
 		u.inflight++
 		return true
 	}
+	o.inLine = true
 	if urgent {
 		u.queue = slices.Insert(u.queue, 0, o)
 	} else {
@@ -131,11 +133,13 @@ func (u *upstream) enqueue(o *outbound, urgent bool) bool {
 func (u *upstream) dequeue(o *outbound) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	i := slices.Index(u.queue, o)
-	if i < 0 {
+	if !o.inLine {
 		return false
 	}
-	u.queue = slices.Delete(u.queue, i, i+1)
+	o.inLine = false
+	if i := slices.Index(u.queue, o); i >= 0 {
+		u.queue = slices.Delete(u.queue, i, i+1)
+	}
 	return true
 }
 
@@ -153,6 +157,7 @@ func (u *upstream) release() {
 // attempts granted, which the caller sends once u.mu is unlocked.
 func (u *upstream) grantLocked(out []*outbound) []*outbound {
 	for len(u.queue) > 0 && u.inflight < int(u.cwnd) {
+		u.queue[0].inLine = false
 		out = append(out, u.queue[0])
 		u.queue[0] = nil
 		u.queue = u.queue[1:]
@@ -281,7 +286,7 @@ type pend struct {
 	sent time.Duration
 	// deadline is the state.clock() reading at which the sweeper tells
 	// the waiter that the attempt timed out; 0 while it waits for a
-	// slot, once told, or once answered.
+	// slot, or once told.
 	deadline time.Duration
 	err      error // the send failed (the deadline is then immediate)
 }
@@ -405,9 +410,10 @@ func (st *state) read(s *udpSock) {
 			r := reply{msg: m, pkt: pkt, sock: s, id: id, rtt: now - cur.sent}
 			select {
 			case e.w.ch <- r:
+				// The deadline stays: a timeout for an answered
+				// attempt is ignored, and the waiter unregisters
+				// it soon.
 				delivered = true
-				cur.deadline = 0 // answered: no timeout
-				s.pending[id] = cur
 			default:
 			}
 		}
