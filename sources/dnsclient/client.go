@@ -232,9 +232,10 @@ func (c *Client) init() {
 	c.st = st
 }
 
-// clock returns the monotonic time since the client started: one clock
-// read, where time.Now makes two.
-func (st *state) clock() time.Duration { return time.Since(st.epoch) }
+// clock returns the monotonic time since the client started, always
+// positive (0 marks "not yet" in registrations): one clock read, where
+// time.Now makes two.
+func (st *state) clock() time.Duration { return max(time.Since(st.epoch), 1) }
 
 // parseServer accepts "ip:port", "[ipv6]:port" or a bare IP (port 53).
 func parseServer(s string) (netip.AddrPort, error) {

@@ -406,7 +406,9 @@ func (st *state) read(s *udpSock) {
 		now := st.clock()
 		delivered := false
 		s.mu.Lock()
-		if cur, ok := s.pending[id]; ok && cur.w == e.w && cur.seq == e.seq {
+		// An attempt still in line for a window slot has not been sent: an
+		// "answer" to it is someone else's, and would upset the window.
+		if cur, ok := s.pending[id]; ok && cur.w == e.w && cur.seq == e.seq && cur.sent > 0 {
 			r := reply{msg: m, pkt: pkt, sock: s, id: id, rtt: now - cur.sent}
 			select {
 			case e.w.ch <- r:
