@@ -300,7 +300,24 @@ func (c *Client) Close() error {
 	st.isDone.Store(true)
 	st.mu.Unlock()
 	st.cancel()
-	st.work.Wait()
+	// Wake the queries on the wire until they have all returned: a query
+	// registers on a socket before it waits, and checks isDone before it
+	// sends, so each one that waits is told.
+	done := make(chan struct{})
+	go func() {
+		st.work.Wait()
+		close(done)
+	}()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		st.wakeWaiters()
+		select {
+		case <-done:
+			waiting = false
+		case <-tick.C:
+		}
+	}
 	for _, u := range st.ups {
 		u.closeSocks()
 	}

@@ -254,6 +254,10 @@ func (q *query) settle() {
 func (q *query) run(cancel <-chan struct{}) bool {
 	st := q.st
 	for {
+		if st.isDone.Load() {
+			q.err = ErrClosed
+			return true
+		}
 		if q.cur < 0 {
 			if q.n >= st.attempts {
 				q.giveUp()
@@ -264,42 +268,51 @@ func (q *query) run(cancel <-chan struct{}) bool {
 				continue
 			}
 		}
-		select {
-		case r := <-q.w.ch:
-			if !r.timeout {
-				if q.receive(r) {
-					return true
-				}
-				continue
+		// Close wakes waiters through their channels (see
+		// state.wakeWaiters), so that a wait selects on no channel
+		// shared by every query.
+		var r reply
+		if cancel == nil {
+			r = <-q.w.ch
+		} else {
+			select {
+			case r = <-q.w.ch:
+			case <-cancel:
+				return false
 			}
-			if q.cur < 0 || q.atts[q.cur].sock != r.sock || q.atts[q.cur].id != r.id {
-				continue // an attempt no longer waited for
-			}
-			a := &q.atts[q.cur]
-			if a.held {
-				a.held = false
-				a.u.release()
-			}
-			if r.err != nil {
-				// Its sender could not send it.
-				q.lastErr = r.err
-				q.cur = -1
-				q.n++
-				continue
-			}
-			st.stats.timeouts.Add(1)
-			a.u.onTimeout(r.sent, st.clock())
-			if st.log != nil {
-				st.log.Debug("dnsclient: attempt timed out", "name", q.name, "type", dns.TypeToString[q.qtype], "server", a.u.addr, "attempt", q.n+1, "timeout", q.timeout)
-			}
-			q.cur = -1
-			q.n++
-		case <-st.ctx.Done():
+		}
+		if r.closed {
 			q.err = ErrClosed
 			return true
-		case <-cancel:
-			return false
 		}
+		if !r.timeout {
+			if q.receive(r) {
+				return true
+			}
+			continue
+		}
+		if q.cur < 0 || q.atts[q.cur].sock != r.sock || q.atts[q.cur].id != r.id {
+			continue // an attempt no longer waited for
+		}
+		a := &q.atts[q.cur]
+		if a.held {
+			a.held = false
+			a.u.release()
+		}
+		if r.err != nil {
+			// Its sender could not send it.
+			q.lastErr = r.err
+			q.cur = -1
+			q.n++
+			continue
+		}
+		st.stats.timeouts.Add(1)
+		a.u.onTimeout(r.sent, st.clock())
+		if st.log != nil {
+			st.log.Debug("dnsclient: attempt timed out", "name", q.name, "type", dns.TypeToString[q.qtype], "server", a.u.addr, "attempt", q.n+1, "timeout", q.timeout)
+		}
+		q.cur = -1
+		q.n++
 	}
 }
 

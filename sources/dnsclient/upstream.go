@@ -337,6 +337,7 @@ type reply struct {
 	sent    time.Duration // of a timeout: when the attempt was sent
 	timeout bool
 	err     error // of a timeout: the attempt could not be sent
+	closed  bool  // the client is closing: the waiter gives up
 }
 
 // waiter is one query waiting for its answer, possibly under several IDs
@@ -509,4 +510,22 @@ func (st *state) expire(now time.Duration) int {
 		s.mu.Unlock()
 	}
 	return armed
+}
+
+// wakeWaiters tells every query registered on a socket that the client is
+// closing. A query whose channel is full is told on a later call.
+func (st *state) wakeWaiters() {
+	st.smu.Lock()
+	socks := st.socks
+	st.smu.Unlock()
+	for _, s := range socks {
+		s.mu.Lock()
+		for id, e := range s.pending {
+			select {
+			case e.w.ch <- reply{sock: s, id: id, closed: true}:
+			default:
+			}
+		}
+		s.mu.Unlock()
+	}
 }
