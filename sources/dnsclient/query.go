@@ -327,9 +327,10 @@ func (q *query) send() bool {
 		q.lastErr = err
 		return false
 	}
-	q.timeout = min(u.rto()<<q.n, st.timeout)
+	got, rto := u.tryAcquire()
+	q.timeout = min(rto<<q.n, st.timeout)
 	retry := q.n > 0
-	if u.tryAcquire() {
+	if got {
 		now := st.clock()
 		id, _ := s.register(&q.w, now, now+q.timeout)
 		st.armed()
@@ -375,11 +376,8 @@ func (q *query) receive(r reply) bool {
 		return false
 	}
 	a := &q.atts[i]
-	if a.held {
-		a.held = false
-		a.u.release()
-	}
-	a.u.onAnswer(r.rtt)
+	a.u.onAnswer(r.rtt, a.held)
+	a.held = false
 	m := r.msg
 	if m.Truncated {
 		q.m, q.rpkt, q.err = st.tcp(q.name, q.qtype, a.u)

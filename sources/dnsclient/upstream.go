@@ -97,15 +97,16 @@ type outbound struct {
 }
 
 // tryAcquire takes a slot of the in-flight window if one is free and no
-// one waits for it.
-func (u *upstream) tryAcquire() bool {
+// one waits for it. Either way it returns rto(), read under the same lock.
+func (u *upstream) tryAcquire() (bool, time.Duration) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	rto := u.rtoLocked()
 	if len(u.queue) == 0 && u.inflight < int(u.cwnd) {
 		u.inflight++
-		return true
+		return true, rto
 	}
-	return false
+	return false, rto
 }
 
 // enqueue puts o in line for a slot, in FIFO order; a retry (urgent) goes
@@ -205,23 +206,26 @@ func (st *state) transmit(s *udpSock, pkt []byte, retry bool) error {
 	return nil
 }
 
-// rto returns the timeout of a first attempt: srtt + 4·rttvar (RFC 6298)
-// clamped to [MinTimeout, Timeout], or InitialTimeout before any sample.
-func (u *upstream) rto() time.Duration {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+// rtoLocked returns the timeout of a first attempt: srtt + 4·rttvar
+// (RFC 6298) clamped to [MinTimeout, Timeout], or InitialTimeout before any
+// sample. u.mu is held.
+func (u *upstream) rtoLocked() time.Duration {
 	if !u.hasRTT {
 		return u.st.initTimeout
 	}
 	return min(max(u.srtt+4*u.rttvar, u.st.minTimeout), u.st.timeout)
 }
 
-// onAnswer records an answer that took rtt: it updates the round-trip
-// estimate and widens the window (by one per answer below the slow-start
-// threshold, by one per window above it).
-func (u *upstream) onAnswer(rtt time.Duration) {
+// onAnswer records an answer that took rtt: it gives back the attempt's
+// slot if held, updates the round-trip estimate and widens the window (by
+// one per answer below the slow-start threshold, by one per window above
+// it); then it sends the attempts the freed room lets through.
+func (u *upstream) onAnswer(rtt time.Duration, held bool) {
 	u.fails.Store(0)
 	u.mu.Lock()
+	if held {
+		u.inflight--
+	}
 	if !u.hasRTT {
 		u.srtt, u.rttvar, u.hasRTT = rtt, rtt/2, true
 	} else {
