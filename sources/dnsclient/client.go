@@ -144,7 +144,15 @@ type state struct {
 	now         func() time.Time
 	fmu         sync.Mutex
 	flights     map[cacheKey]*flight
+	queries     sync.Pool // of *query, closed
 	stats       counters
+
+	epoch     time.Time     // origin of clock
+	tick      time.Duration // period of the sweeper
+	smu       sync.Mutex
+	socks     []*udpSock // every socket, for the sweeper
+	sweepIdle atomic.Bool
+	kick      chan struct{} // wakes an idle sweeper; buffered
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -186,7 +194,13 @@ func (c *Client) init() {
 		log:         c.Logger,
 		now:         c.now,
 		flights:     make(map[cacheKey]*flight),
+		epoch:       time.Now(),
+		kick:        make(chan struct{}, 1),
 	}
+	st.sweepIdle.Store(true)
+	// A timeout fires up to one tick late: a quarter of the shortest
+	// first-attempt timeout, within [1ms, 10ms].
+	st.tick = min(max(min(st.minTimeout, st.initTimeout)/4, time.Millisecond), 10*time.Millisecond)
 	if st.now == nil {
 		st.now = time.Now
 	}
@@ -208,6 +222,7 @@ func (c *Client) init() {
 			maxWin:   maxWin,
 			cwnd:     min(DefaultInitialWindow, maxWin),
 			ssthresh: max(maxWin/2, minWindow),
+			lastCut:  -1,
 		}
 		st.ups = append(st.ups, u)
 		names = append(names, u.addr)
@@ -216,6 +231,11 @@ func (c *Client) init() {
 	st.ctx, st.cancel = context.WithCancel(context.Background())
 	c.st = st
 }
+
+// clock returns the monotonic time since the client started, always
+// positive (0 marks "not yet" in registrations): one clock read, where
+// time.Now makes two.
+func (st *state) clock() time.Duration { return max(time.Since(st.epoch), 1) }
 
 // parseServer accepts "ip:port", "[ipv6]:port" or a bare IP (port 53).
 func parseServer(s string) (netip.AddrPort, error) {
@@ -280,7 +300,24 @@ func (c *Client) Close() error {
 	st.isDone.Store(true)
 	st.mu.Unlock()
 	st.cancel()
-	st.work.Wait()
+	// Wake the queries on the wire until they have all returned: a query
+	// registers on a socket before it waits, and checks isDone before it
+	// sends, so each one that waits is told.
+	done := make(chan struct{})
+	go func() {
+		st.work.Wait()
+		close(done)
+	}()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		st.wakeWaiters()
+		select {
+		case <-done:
+			waiting = false
+		case <-tick.C:
+		}
+	}
 	for _, u := range st.ups {
 		u.closeSocks()
 	}
@@ -334,9 +371,11 @@ func (c *Client) Exchange(ctx context.Context, name string, qtype uint16) (*dns.
 	}
 	name = dns.Fqdn(name)
 	key := cacheKey{name: strings.ToLower(name), qtype: qtype}
-	if m := st.cache.get(key, st.now()); m != nil {
-		st.stats.cacheHits.Add(1)
-		return m, nil
+	if st.cache != nil {
+		if m := st.cache.get(key, st.now()); m != nil {
+			st.stats.cacheHits.Add(1)
+			return m, nil
+		}
 	}
 	return st.exchange(ctx, key, name, qtype)
 }

@@ -552,3 +552,88 @@ func TestExchange_leaderCanceled(t *testing.T) {
 		t.Errorf("Stats.Shared = %d, want 1", s.Shared)
 	}
 }
+
+// TestExchange_queuedWindow drives many more questions than the in-flight
+// window (MaxInFlight 4) against a lossy server, so that most attempts wait
+// in line and are sent by the goroutine that frees a slot; a third of the
+// callers give up early, many while still in line. Every answer must be
+// right, every error a timeout or the caller's own, and Close, called while
+// attempts still wait in line, must leave no goroutine behind.
+func TestExchange_queuedWindow(t *testing.T) {
+	recs := dnstest.Records{}
+	const n = 300
+	name := func(i int) string { return fmt.Sprintf("%d.0.0.127.q.example.org.", i) }
+	for i := range n {
+		if i%4 == 0 {
+			recs[name(i)] = dnstest.Record{A: []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + i%5)})}}
+		}
+	}
+	srv := dnstest.Start(t, recs)
+	srv.SetFault("", dnstest.Fault{DropRate: 0.2})
+	before := runtime.NumGoroutine()
+	c := &dnsclient.Client{
+		Servers: []string{srv.Addr}, MaxInFlight: 4, InitialTimeout: 20 * time.Millisecond,
+		MinTimeout: 10 * time.Millisecond, Timeout: 80 * time.Millisecond, Attempts: 8, CacheSize: -1,
+	}
+	var wg sync.WaitGroup
+	var answered atomic.Int32
+	for i := range n {
+		wg.Go(func() {
+			ctx := t.Context()
+			if i%3 == 1 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, time.Duration(i%7)*time.Millisecond)
+				defer cancel()
+			}
+			m, err := c.Exchange(ctx, name(i), dns.TypeA)
+			if err != nil {
+				if !errors.Is(err, dnsclient.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("Exchange(%s) error %v, want a timeout", name(i), err)
+				}
+				return
+			}
+			answered.Add(1)
+			want, rcode := []string(nil), dns.RcodeNameError
+			if i%4 == 0 {
+				want, rcode = []string{fmt.Sprintf("127.0.0.%d", 2+i%5)}, dns.RcodeSuccess
+			}
+			if got := aAddrs(m); m.Rcode != rcode || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("Exchange(%s) = %s %v, want %s %v", name(i), dns.RcodeToString[m.Rcode], got, dns.RcodeToString[rcode], want)
+			}
+		})
+	}
+	wg.Wait()
+	if answered.Load() < n/2 {
+		t.Errorf("%d of %d answered, want most", answered.Load(), n)
+	}
+	if s := c.Stats(); s.Retries == 0 || s.Window > 4 {
+		t.Errorf("stats %+v: want retries, window <= 4", s)
+	}
+
+	// Close while attempts wait in line.
+	srv.SetFault("", dnstest.Fault{DropRate: 1})
+	errc := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			_, err := c.Exchange(t.Context(), name(i), dns.TypeA)
+			errc <- err
+		}()
+	}
+	time.Sleep(30 * time.Millisecond)
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for range 40 {
+		if err := <-errc; !errors.Is(err, dnsclient.ErrClosed) && !errors.Is(err, dnsclient.ErrTimeout) {
+			t.Errorf("Exchange during Close: %v, want ErrClosed or ErrTimeout", err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("goroutines: %d before, %d after Close\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+}

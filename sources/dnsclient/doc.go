@@ -29,7 +29,10 @@
 //
 // The first attempt to a server waits srtt + 4·rttvar of that server
 // (RFC 6298), at least [Client.MinTimeout] and at most [Client.Timeout];
-// each retry doubles the wait and goes to the next server. A late answer to
+// each retry doubles the wait and goes to the next server. Timeouts are kept
+// by one sweeper goroutine per client rather than a timer per query, so one
+// fires up to a quarter of the shortest first-attempt timeout late (1 to
+// 10 ms). A late answer to
 // an earlier attempt is still accepted. When every attempt is lost the
 // error wraps [ErrTimeout]; a lost packet is never read as "no data".
 //
@@ -44,7 +47,9 @@
 // while answers come back and halves when a query times out, so a server
 // that drops packets under load (rbldnsd's single socket overflows above a
 // few hundred queries in flight) is sent fewer at once instead of losing
-// answers.
+// answers. A query that finds the window full waits in line with its
+// packet ready, and whichever query frees a slot sends it, so that waiting
+// costs no extra wake-up.
 //
 // # Caching
 //
@@ -58,8 +63,10 @@
 // # Concurrency
 //
 // A Client is safe for concurrent use. It starts one reader goroutine per
-// socket on first use (the one exception to "no background goroutines in the
-// library": a multiplexed socket needs a reader); [Client.Close] ends the
-// exchanges in progress, stops the readers and closes the sockets, and every
-// goroutine of the client has returned when it returns.
+// socket and the timeout sweeper on first use (the one exception to "no
+// background goroutines in the library": a multiplexed socket needs a
+// reader; the sweeper sleeps while no query is in flight); [Client.Close]
+// ends the exchanges in progress, stops the readers and the sweeper and
+// closes the sockets, and every goroutine of the client has returned when it
+// returns.
 package dnsclient

@@ -9,11 +9,22 @@ import (
 
 const headerLen = 12
 
+// maxQueryLen is the size of a query packet for the longest name (255
+// octets on the wire).
+const maxQueryLen = headerLen + 255 + 4
+
 // newQuery returns a query packet (ID 0, RD set) for the question (name,
 // qtype, class IN); the question's wire form, used to match answers, is
 // pkt[headerLen:].
 func newQuery(name string, qtype uint16) ([]byte, error) {
-	pkt := make([]byte, headerLen+len(name)+2+4)
+	return packQuery(make([]byte, headerLen+len(name)+2+4), name, qtype)
+}
+
+// packQuery is newQuery writing into buf, which must hold
+// headerLen+len(name)+6 bytes, or maxQueryLen (any valid name fits).
+func packQuery(buf []byte, name string, qtype uint16) ([]byte, error) {
+	pkt := buf
+	clear(pkt[:headerLen])
 	n, err := dns.PackDomainName(name, pkt, headerLen, nil, false)
 	if err != nil {
 		return nil, fmt.Errorf("dnsclient: bad name %q: %w", name, err)

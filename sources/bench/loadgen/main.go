@@ -114,8 +114,9 @@ type result struct {
 // pass asks every question once at concurrency c through a fresh client.
 // tuning holds the client fields the flags may set.
 type tuning struct {
-	sockets    int
-	minTimeout time.Duration
+	sockets     int
+	minTimeout  time.Duration
+	maxInFlight int
 }
 
 // allNames returns every question, zone-major: names[z*nAddrs+i] is
@@ -133,10 +134,11 @@ func allNames() []string {
 
 func pass(ctx context.Context, server string, names []string, c int, cfg tuning) result {
 	client := &dnsclient.Client{
-		Servers:    []string{server},
-		CacheSize:  -1,
-		Sockets:    cfg.sockets,
-		MinTimeout: cfg.minTimeout,
+		Servers:     []string{server},
+		CacheSize:   -1,
+		Sockets:     cfg.sockets,
+		MinTimeout:  cfg.minTimeout,
+		MaxInFlight: cfg.maxInFlight,
 	}
 	defer client.Close()
 	total := len(names)
@@ -237,6 +239,7 @@ func main() {
 	maxTime := flag.Duration("maxtime", 60*time.Second, "time limit of one pass")
 	sockets := flag.Int("sockets", 0, "UDP sockets per server (0: client default)")
 	minTimeout := flag.Duration("mintimeout", 0, "client MinTimeout (0: client default)")
+	maxInFlight := flag.Int("maxinflight", 0, "client MaxInFlight (0: client default)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the client runs to this file")
 	flag.Parse()
 
@@ -284,7 +287,7 @@ func main() {
 		var sum result
 		for p := 0; p < 50 && (p == 0 || sum.elapsed < *clientTime); p++ {
 			ctx, cancel := context.WithTimeout(context.Background(), *maxTime)
-			r := pass(ctx, *server, names, c, tuning{sockets: *sockets, minTimeout: *minTimeout})
+			r := pass(ctx, *server, names, c, tuning{sockets: *sockets, minTimeout: *minTimeout, maxInFlight: *maxInFlight})
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				fmt.Fprintf(os.Stderr, "loadgen: pass at concurrency %d hit -maxtime\n", c)
 			}
