@@ -77,9 +77,9 @@ func TestDemo_everyVerdict(t *testing.T) {
 
 func TestDemo_textAndMap(t *testing.T) {
 	t.Parallel()
-	code, out, _ := runVet(t, "", "-demo")
+	code, out, errOut := runVet(t, "", "-demo")
 	if code != exitClean {
-		t.Fatalf("vet -demo exited %d", code)
+		t.Fatalf("vet -demo exited %d\nstderr:\n%s\nstdout:\n%s", code, errOut, out)
 	}
 	for _, want := range []string{
 		"203.0.113.0/24: REJECT",
