@@ -32,7 +32,7 @@
 //
 // Blocks with more than [Scorer.MaxAddrs] addresses (default
 // [DefaultMaxAddrs]) are sampled uniformly with [Scorer.Seed] (default
-// [DefaultSeed]); IPv6 blocks wider than a /64 are sampled one address per
+// [DefaultSeed]); IPv6 blocks of a /64 or wider are sampled one address per
 // distinct /64. Reports say whether they sampled, with which seed, and how
 // many addresses were checked out of how many.
 //

@@ -30,7 +30,7 @@ type Report struct {
 	AddressesChecked int `json:"addresses_checked"`
 	// Sampled reports whether some per-address source was asked about fewer
 	// addresses than the block holds (the block exceeded
-	// [Scorer.MaxAddrs], was IPv6 wider than a /64, or a source's budget
+	// [Scorer.MaxAddrs], was an IPv6 /64 or wider, or a source's budget
 	// was smaller). Sampled breadths use the Wilson 95% upper bound.
 	Sampled bool `json:"sampled"`
 	// Seed is the sampling seed used (reported whether or not it was

@@ -53,7 +53,7 @@ type Scorer struct {
 	Timeout time.Duration
 	// MaxAddrs is the largest number of addresses of one block asked of a
 	// per-address source; blocks with more addresses are sampled uniformly
-	// with Seed. IPv6 blocks wider than a /64 are always sampled one
+	// with Seed. IPv6 blocks of a /64 or wider are always sampled one
 	// address per distinct /64. 0 or less means DefaultMaxAddrs.
 	MaxAddrs int
 	// Seed seeds the sampling; 0 means DefaultSeed. The same seed, blocks
@@ -485,6 +485,11 @@ func (r *run) addressesOf(p netip.Prefix) ([]netip.Addr, bool) {
 	n := r.s.maxAddrs()
 	host := p.Addr().BitLen() - p.Bits()
 	switch {
+	// DNSBLs list IPv6 per /64 (or per address, which a random sample of
+	// 2^64 addresses would never find): one address per /64 is all that
+	// asking can tell, and more would only load the lists.
+	case p.Addr().Is6() && p.Bits() == 64:
+		return prefix.Sample(p, 1, r.seed), true
 	case p.Addr().Is6() && p.Bits() < 64:
 		return prefix.SampleSubnets(p, 64, n, r.seed), true
 	case host < 62 && uint64(1)<<host <= uint64(n):

@@ -459,7 +459,7 @@ func TestScore_sampling(t *testing.T) {
 		{"v4_16_sampled", mpp("198.18.0.0/16"), 0, 4096, true, false},
 		{"v4_22_small_limit", mpp("198.18.0.0/22"), 100, 100, true, false},
 		{"v6_120_walked", mpp("2001:db8::/120"), 0, 256, false, false},
-		{"v6_64_sampled", mpp("2001:db8::/64"), 0, 4096, true, false},
+		{"v6_64_one_address", mpp("2001:db8::/64"), 0, 1, true, true},
 		{"v6_56_one_per_64", mpp("2001:db8:0:100::/56"), 0, 256, true, true},
 		{"v6_48_one_per_64", mpp("2001:db8:1::/48"), 0, 4096, true, true},
 	}
