@@ -49,7 +49,10 @@
 // few hundred queries in flight) is sent fewer at once instead of losing
 // answers. A query that finds the window full waits in line with its
 // packet ready, and whichever query frees a slot sends it, so that waiting
-// costs no extra wake-up.
+// costs no extra wake-up. The readers parse the usual DNSBL answers (A
+// records, or NXDOMAIN with a SOA) in one allocation, sharing the question's
+// name string with the caller; any other answer goes through miekg/dns's
+// Msg.Unpack, and both give the same message.
 //
 // # Caching
 //

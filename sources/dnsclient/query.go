@@ -192,7 +192,7 @@ func (st *state) newQuery(name string, qtype uint16) (*query, error) {
 		return nil, err
 	}
 	q.name, q.qtype, q.cur, q.start = name, qtype, -1, st.pickStart()
-	q.w.q = q.pkt[headerLen:]
+	q.w.q, q.w.name = q.pkt[headerLen:], name
 	q.atts = q.attBuf[:0]
 	return q, nil
 }

@@ -347,8 +347,9 @@ type reply struct {
 // waiter is one query waiting for its answer, possibly under several IDs
 // (one per attempt).
 type waiter struct {
-	q  []byte // wire question
-	ch chan reply
+	q    []byte // wire question
+	name string // the question's name, as asked (fully qualified)
+	ch   chan reply
 }
 
 // read dispatches the packets arriving on s to their waiters until s is
@@ -357,6 +358,7 @@ type waiter struct {
 func (st *state) read(s *udpSock) {
 	defer st.readers.Done()
 	buf := make([]byte, 65535)
+	var names nameCache
 	for {
 		n, err := s.conn.Read(buf)
 		if err != nil {
@@ -377,6 +379,10 @@ func (st *state) read(s *udpSock) {
 		s.mu.Lock()
 		e := s.pending[id]
 		match := e.w != nil && matchResponse(e.w.q, buf[:n])
+		var qname string
+		if match {
+			qname = e.w.name
+		}
 		s.mu.Unlock()
 		if e.w == nil {
 			st.stats.unmatched.Add(1)
@@ -391,8 +397,8 @@ func (st *state) read(s *udpSock) {
 		}
 		// Parse here, in a long-lived goroutine, rather than in the
 		// waiting one: it keeps the waiters' stacks small.
-		m := new(dns.Msg)
-		if err := m.Unpack(buf[:n]); err != nil {
+		m, err := unpack(buf[:n], qname, &names)
+		if err != nil {
 			st.stats.malformed.Add(1)
 			if st.log != nil {
 				st.log.Debug("dnsclient: discarded malformed answer", "server", s.conn.RemoteAddr().String(), "err", err)
