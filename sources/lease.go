@@ -271,42 +271,6 @@ func buildNested[T any](recs []T, key func(*T) pkey) (*nested, error) {
 	return n, nil
 }
 
-// nestedPiece is an elementary extent of a queried block with the deepest group
-// covering it.
-type nestedPiece struct {
-	prefix netip.Prefix
-	group  int32
-}
-
-// pieces returns the extents of p (masked, unmapped) covered by some prefix
-// of the index, as non-overlapping CIDR prefixes: an extent that covers all
-// of p comes back as the widest prefix containing p over which the covering
-// prefixes do not change.
-func (n *nested) pieces(p netip.Prefix) []nestedPiece {
-	first, last := p.Addr(), ipset.LastAddr(p)
-	var buf [4]ipset.Interval
-	var out []nestedPiece
-	for _, iv := range n.set.AppendOverlapping(buf[:0], first, last) {
-		g := int32(iv.Payload)
-		if !first.Less(iv.From) && !iv.To.Less(last) {
-			out = append(out, nestedPiece{ipset.Widest(p, iv.From, iv.To), g})
-			continue
-		}
-		from, to := iv.From, iv.To
-		if from.Less(first) {
-			from = first
-		}
-		if last.Less(to) {
-			to = last
-		}
-		var pbuf [8]netip.Prefix
-		for _, q := range ipset.AppendPrefixes(pbuf[:0], from, to) {
-			out = append(out, nestedPiece{q, g})
-		}
-	}
-	return out
-}
-
 // chain calls fn for group g and every group containing it, deepest first.
 func (n *nested) chain(g int32, fn func(g int32)) {
 	for ; g >= 0; g = n.parent[g] {

@@ -367,20 +367,11 @@ func (v *VRPs) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation.M
 	if err != nil {
 		return nil, err
 	}
-	pcs := v.idx.pieces(p)
-	if len(pcs) == 0 {
-		return []reputation.Match{{Prefix: p, Listing: reputation.Listing{
-			Listed:   true,
-			Evidence: []reputation.Evidence{{Category: CategoryRPKIROA, Severity: reputation.SeverityInfo, Scope: reputation.ScopeRange}},
-			Reason:   "no ROA covers " + p.String() + " or lies inside it",
-		}}}, nil
-	}
 	valid := v.validFor(p)
-	out := make([]reputation.Match, 0, len(pcs))
-	for _, pc := range pcs {
+	ms, err := lookupPrefix(v.idx.set, p, func(g uint32) reputation.Listing {
 		var evs []reputation.Evidence
 		var reasons []string
-		v.idx.chain(pc.group, func(g int32) {
+		v.idx.chain(int32(g), func(g int32) {
 			from, to := v.idx.records(g)
 			for i := from; i < to; i++ {
 				e, r := v.evidence(&v.roas[i], p, valid)
@@ -388,11 +379,16 @@ func (v *VRPs) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation.M
 				reasons = append(reasons, r)
 			}
 		})
-		out = append(out, reputation.Match{Prefix: pc.prefix, Listing: reputation.Listing{
-			Listed: true, Evidence: evs, Reason: strings.Join(reasons, "; "),
-		}})
+		return reputation.Listing{Listed: true, Evidence: evs, Reason: strings.Join(reasons, "; ")}
+	})
+	if err != nil || len(ms) > 0 {
+		return ms, err
 	}
-	return out, nil
+	return []reputation.Match{{Prefix: p, Listing: reputation.Listing{
+		Listed:   true,
+		Evidence: []reputation.Evidence{{Category: CategoryRPKIROA, Severity: reputation.SeverityInfo, Scope: reputation.ScopeRange}},
+		Reason:   "no ROA covers " + p.String() + " or lies inside it",
+	}}}, nil
 }
 
 // validFor reports whether an announcement of p from the expected origin
@@ -403,12 +399,12 @@ func (v *VRPs) validFor(p netip.Prefix) bool {
 		return false
 	}
 	k := pkeyOf(p)
-	pcs := v.idx.pieces(p)
-	if len(pcs) == 0 || pcs[0].prefix.Bits() > p.Bits() {
+	g, found := v.idx.set.Lookup(p.Addr())
+	if !found {
 		return false
 	}
 	ok := false
-	v.idx.chain(pcs[0].group, func(g int32) {
+	v.idx.chain(int32(g), func(g int32) {
 		if !v.idx.keys[g].contains(k) {
 			return
 		}
