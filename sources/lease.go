@@ -85,7 +85,10 @@ func sniffKind(head []byte) fileKind {
 		case s == "" || s[0] == '#':
 			continue
 		case s[0] == ';':
-			if strings.Contains(s, "Spamhaus") {
+			switch {
+			case strings.Contains(s, "ASN-DROP"):
+				return kindASNDrop
+			case strings.Contains(s, "Spamhaus"):
 				return kindDROP
 			}
 			continue
