@@ -232,24 +232,41 @@ type nested struct {
 	set    *ipset.Set
 	first  []uint32 // first record of each group; len(groups)+1 entries
 	parent []int32  // parent group, -1 for none
-	keys   []pkey   // prefix of each group
+	key    func(i int) pkey
 }
 
-// buildNested sorts recs by key and indexes them.
-func buildNested[T any](recs []T, key func(*T) pkey) (*nested, error) {
-	slices.SortStableFunc(recs, func(a, b T) int { return key(&a).compare(key(&b)) })
-	n := &nested{}
-	var stack []int32
-	var b ipset.Builder
+// buildNested sorts recs by key (real exports come sorted, and then the
+// sort is skipped) and indexes them.
+func buildNested[T any](recs []T, key func(T) pkey) (*nested, error) {
+	cmpRec := func(a, b T) int { return key(a).compare(key(b)) }
+	if !slices.IsSortedFunc(recs, cmpRec) {
+		slices.SortFunc(recs, cmpRec)
+	}
+	n := &nested{key: func(i int) pkey { return key(recs[i]) }}
+	n4 := 0
+	groups := 0
 	for i := range recs {
-		k := key(&recs[i])
-		if g := len(n.keys); g > 0 && n.keys[g-1] == k {
+		k := key(recs[i])
+		if i == 0 || key(recs[i-1]) != k {
+			groups++
+			if k.v4 {
+				n4++
+			}
+		}
+	}
+	n.first = make([]uint32, 0, groups+1)
+	n.parent = make([]int32, 0, groups)
+	var b ipset.Builder
+	b.Grow(n4, groups-n4)
+	var stack []int32
+	for i := range recs {
+		k := key(recs[i])
+		if i > 0 && key(recs[i-1]) == k {
 			continue
 		}
-		g := int32(len(n.keys))
-		n.keys = append(n.keys, k)
+		g := int32(len(n.first))
 		n.first = append(n.first, uint32(i))
-		for len(stack) > 0 && !n.keys[stack[len(stack)-1]].contains(k) {
+		for len(stack) > 0 && !n.groupKey(stack[len(stack)-1]).contains(k) {
 			stack = stack[:len(stack)-1]
 		}
 		par := int32(-1)
@@ -273,6 +290,9 @@ func buildNested[T any](recs []T, key func(*T) pkey) (*nested, error) {
 	n.set = set
 	return n, nil
 }
+
+// groupKey returns the prefix of group g.
+func (n *nested) groupKey(g int32) pkey { return n.key(int(n.first[g])) }
 
 // chain calls fn for group g and every group containing it, deepest first.
 func (n *nested) chain(g int32, fn func(g int32)) {

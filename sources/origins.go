@@ -62,8 +62,9 @@ type RouteLookuper interface {
 }
 
 type route struct {
-	key pkey
-	set uint32 // index into Origins.sets
+	key   pkey
+	multi bool   // origin is an index into Origins.sets
+	asn   uint32 // the origin, or the index of several
 }
 
 type originSet struct {
@@ -144,6 +145,10 @@ func ReadOrigins(r io.Reader, cfg OriginsConfig) (*Origins, error) {
 		if addr.Is4In6() {
 			return fmt.Errorf("%w: IPv4-mapped prefix %s", ErrSyntax, p)
 		}
+		if asn, ok := parseDigits(asns); ok {
+			o.routes = append(o.routes, route{key: pkeyOf(p), asn: asn})
+			return nil
+		}
 		si, ok := setIdx[string(asns)]
 		if !ok {
 			set, err := parseOrigins(string(asns))
@@ -154,7 +159,7 @@ func ReadOrigins(r io.Reader, cfg OriginsConfig) (*Origins, error) {
 			o.sets = append(o.sets, set)
 			setIdx[string(asns)] = si
 		}
-		o.routes = append(o.routes, route{key: pkeyOf(p), set: si})
+		o.routes = append(o.routes, route{key: pkeyOf(p), multi: true, asn: si})
 		return nil
 	})
 	if err != nil {
@@ -164,10 +169,26 @@ func ReadOrigins(r io.Reader, cfg OriginsConfig) (*Origins, error) {
 		return nil, errors.Join(fmt.Errorf("%w: origins %s", ErrEmpty, name), ld.errs.err())
 	}
 	o.routes = slices.Clip(o.routes)
-	if o.idx, err = buildNested(o.routes, func(r *route) pkey { return r.key }); err != nil {
+	if o.idx, err = buildNested(o.routes, func(r route) pkey { return r.key }); err != nil {
 		return nil, fmt.Errorf("sources: origins %s: %w", name, err)
 	}
 	return o, ld.errs.err()
+}
+
+// parseDigits parses a plain AS number, the common case, without
+// allocating.
+func parseDigits(b []byte) (uint32, bool) {
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return uint32(n), n <= 1<<32-1
 }
 
 // parseOrigins parses "64500", "64500_64501" (MOAS) or "64500,64501" (an AS
@@ -225,7 +246,13 @@ func (o *Origins) LookupRoutes(ctx context.Context, p netip.Prefix) ([]RouteMatc
 			from, to := o.idx.records(g)
 			for j := from; j < to; j++ {
 				r := &o.routes[j]
-				out[i].Routes = append(out[i].Routes, Route{Prefix: r.key.prefix(), Origins: o.sets[r.set].asns, ASSet: o.sets[r.set].asSet})
+				rt := Route{Prefix: r.key.prefix()}
+				if r.multi {
+					rt.Origins, rt.ASSet = o.sets[r.asn].asns, o.sets[r.asn].asSet
+				} else {
+					rt.Origins = []uint32{r.asn}
+				}
+				out[i].Routes = append(out[i].Routes, rt)
 			}
 		})
 	}

@@ -31,18 +31,17 @@ type RIRStatsConfig struct {
 	MaxLineBytes int
 }
 
-// rirMeta is what a delegated-stats record says about its range.
+// rirMeta is what a delegated-stats record says about its range, in 20
+// bytes: the strings are interned in RIRStats.strs.
 type rirMeta struct {
-	registry, cc, date, status, opaque string
+	registry, cc, status uint32 // indices into strs
+	date                 uint32 // YYYYMMDD, 0 when empty
+	opaque               uint32 // index into strs
 }
 
-func (m rirMeta) unallocated() bool {
-	switch m.status {
-	case "available", "reserved", "ianapool", "ietf":
-		return true
-	}
-	return false
-}
+// rirStatuses are the statuses a record may have; the first two are
+// delegated space.
+var rirStatuses = [...]string{"allocated", "assigned", "available", "reserved", "ianapool", "ietf"}
 
 // RIRStats is the address space of the RIR delegated statistics files
 // ("delegated-<rir>-extended-latest") held in memory. It implements
@@ -60,13 +59,12 @@ func (m rirMeta) unallocated() bool {
 //
 // Space no file mentions gets no match.
 type RIRStats struct {
-	name     string
-	records  int
-	set      *ipset.Set
-	metas    []rirMeta
-	multi    [][]uint32 // payloads of ranges listed by several records
-	evidence [][]reputation.Evidence
-	reasons  []string
+	name    string
+	records int
+	set     *ipset.Set
+	metas   []rirMeta
+	strs    []string   // interned registry, country, status and holder ids
+	multi   [][]uint32 // payloads of ranges listed by several records
 }
 
 var (
@@ -95,7 +93,7 @@ var (
 // is usable ([ErrEmpty]).
 func ReadRIRStats(r io.Reader, cfg RIRStatsConfig) (*RIRStats, error) {
 	name := cmpOr(cfg.Name, DefaultRIRStatsName)
-	b := &rirBuilder{metaIdx: map[rirMeta]uint32{}}
+	b := &rirBuilder{metaIdx: map[rirMeta]uint32{}, strIdx: map[string]uint32{"": 0}, strs: []string{""}}
 	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict, kindRIRStats)
 	if err != nil {
 		return nil, err
@@ -107,7 +105,7 @@ func ReadRIRStats(r io.Reader, cfg RIRStatsConfig) (*RIRStats, error) {
 	if b.records == 0 {
 		return nil, errors.Join(fmt.Errorf("%w: delegated statistics %s", ErrEmpty, name), perr)
 	}
-	s := &RIRStats{name: name, records: b.records, metas: b.metas}
+	s := &RIRStats{name: name, records: b.records, metas: b.metas, strs: b.strs}
 	n := uint32(len(b.metas))
 	multiIdx := map[string]uint32{}
 	set, err := b.b.Build(func(ids []uint32) (uint32, bool) {
@@ -127,21 +125,6 @@ func ReadRIRStats(r io.Reader, cfg RIRStatsConfig) (*RIRStats, error) {
 		return nil, fmt.Errorf("sources: delegated statistics %s: %w", name, err)
 	}
 	s.set = set
-	s.evidence = make([][]reputation.Evidence, int(n)+len(s.multi))
-	s.reasons = make([]string, len(s.evidence))
-	for i, m := range s.metas {
-		e, r := m.evidence()
-		s.evidence[i], s.reasons[i] = []reputation.Evidence{e}, r
-	}
-	for j, ids := range s.multi {
-		var evs []reputation.Evidence
-		var rs []string
-		for _, id := range ids {
-			e, r := s.metas[id].evidence()
-			evs, rs = append(evs, e), append(rs, r)
-		}
-		s.evidence[int(n)+j], s.reasons[int(n)+j] = evs, strings.Join(rs, "; ")
-	}
 	return s, perr
 }
 
@@ -149,7 +132,20 @@ type rirBuilder struct {
 	b       ipset.Builder
 	metas   []rirMeta
 	metaIdx map[rirMeta]uint32
+	strs    []string
+	strIdx  map[string]uint32
 	records int
+}
+
+// intern returns the index of s in b.strs.
+func (b *rirBuilder) intern(s string) uint32 {
+	if i, ok := b.strIdx[s]; ok {
+		return i
+	}
+	i := uint32(len(b.strs))
+	b.strs = append(b.strs, s)
+	b.strIdx[s] = i
+	return i
 }
 
 // line reads one line of a delegated statistics file.
@@ -205,17 +201,25 @@ func (b *rirBuilder) line(_ int, raw []byte) error {
 	if start == netip.IPv4Unspecified() && last == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return fmt.Errorf("%w: record for all of IPv4", ErrWholeSpace)
 	}
-	m := rirMeta{registry: strings.ToLower(f[0]), cc: strings.ToUpper(f[1]), date: f[5], status: strings.ToLower(f[6])}
-	if len(f) > 7 {
-		m.opaque = f[7]
-	}
-	switch m.status {
-	case "allocated", "assigned", "available", "reserved", "ianapool", "ietf":
-	default:
+	status := strings.ToLower(f[6])
+	if !slices.Contains(rirStatuses[:], status) {
 		return fmt.Errorf("%w: unknown status %q (want allocated, assigned, available or reserved)", ErrSyntax, f[6])
 	}
-	if m.date != "" && (len(m.date) != 8 || !isDigits(m.date)) && m.date != "00000000" {
-		return fmt.Errorf("%w: bad date %q (want YYYYMMDD)", ErrSyntax, m.date)
+	var date uint64
+	if f[5] != "" {
+		if len(f[5]) != 8 || !isDigits(f[5]) {
+			return fmt.Errorf("%w: bad date %q (want YYYYMMDD)", ErrSyntax, f[5])
+		}
+		date, _ = strconv.ParseUint(f[5], 10, 32)
+	}
+	m := rirMeta{
+		registry: b.intern(strings.ToLower(f[0])),
+		cc:       b.intern(strings.ToUpper(f[1])),
+		status:   b.intern(status),
+		date:     uint32(date),
+	}
+	if len(f) > 7 {
+		m.opaque = b.intern(f[7])
 	}
 	id, ok := b.metaIdx[m]
 	if !ok {
@@ -232,30 +236,30 @@ func isVersion(s string) bool {
 	return isDigits(v)
 }
 
-// evidence describes the record's range to a person vetting a block.
-func (m rirMeta) evidence() (reputation.Evidence, string) {
-	date := m.date
-	if len(date) == 8 && date != "00000000" {
-		date = date[:4] + "-" + date[4:6] + "-" + date[6:]
-	} else {
-		date = ""
+// evidence describes record m's range to a person vetting a block.
+func (s *RIRStats) evidence(m rirMeta) (reputation.Evidence, string) {
+	registry, cc, status := s.strs[m.registry], s.strs[m.cc], s.strs[m.status]
+	date := ""
+	if m.date != 0 {
+		d := strconv.FormatUint(uint64(m.date), 10)
+		date = d[:4] + "-" + d[4:6] + "-" + d[6:]
 	}
-	id := strings.Join(slices.DeleteFunc([]string{m.registry, m.cc, date, m.status}, func(s string) bool { return s == "" }), " ")
+	id := strings.Join(slices.DeleteFunc([]string{registry, cc, date, status}, func(s string) bool { return s == "" }), " ")
 	e := reputation.Evidence{Scope: reputation.ScopeRange, ID: id}
-	if m.unallocated() {
+	if status != rirStatuses[0] && status != rirStatuses[1] {
 		e.Category, e.Severity = CategoryRIRUnallocated, reputation.SeverityCritical
-		return e, fmt.Sprintf("%s lists the space as %s: not delegated to anyone, so nobody can lease it", m.registry, m.status)
+		return e, fmt.Sprintf("%s lists the space as %s: not delegated to anyone, so nobody can lease it", registry, status)
 	}
 	e.Category, e.Severity = CategoryRIRDelegated, reputation.SeverityInfo
-	r := m.status + " by " + m.registry
-	if m.cc != "" && m.cc != "ZZ" {
-		r += " to a holder in " + m.cc
+	r := status + " by " + registry
+	if cc != "" && cc != "ZZ" {
+		r += " to a holder in " + cc
 	}
 	if date != "" {
 		r += " on " + date
 	}
-	if m.opaque != "" {
-		r += " (holder id " + m.opaque + ")"
+	if o := s.strs[m.opaque]; o != "" {
+		r += " (holder id " + o + ")"
 	}
 	return e, r
 }
@@ -271,9 +275,21 @@ func (s *RIRStats) Info() reputation.Info {
 	return reputation.Info{Kind: reputation.KindFeed, IPv4: s.set.Has4(), IPv6: s.set.Has6()}
 }
 
+// listing builds the answer for payload p when asked: precomputing it for
+// every record would triple the memory of a full file.
 func (s *RIRStats) listing(p uint32) reputation.Listing {
-	ev := s.evidence[p]
-	return reputation.Listing{Listed: true, Evidence: ev[:len(ev):len(ev)], Reason: s.reasons[p]}
+	ids := []uint32{p}
+	if int(p) >= len(s.metas) {
+		ids = s.multi[int(p)-len(s.metas)]
+	}
+	l := reputation.Listing{Listed: true, Evidence: make([]reputation.Evidence, 0, len(ids))}
+	var rs []string
+	for _, id := range ids {
+		e, r := s.evidence(s.metas[id])
+		l.Evidence, rs = append(l.Evidence, e), append(rs, r)
+	}
+	l.Reason = strings.Join(rs, "; ")
+	return l
 }
 
 // Lookup reports the record that covers addr; it fails only when ctx is

@@ -151,7 +151,7 @@ func ReadVRPs(r io.Reader, cfg VRPConfig) (*VRPs, error) {
 			v.v6 = true
 		}
 	}
-	if v.idx, err = buildNested(v.roas, func(r *roa) pkey { return r.key }); err != nil {
+	if v.idx, err = buildNested(v.roas, func(r roa) pkey { return r.key }); err != nil {
 		return nil, fmt.Errorf("sources: VRPs %s: %w", name, err)
 	}
 	return v, ld.errs.err()
@@ -405,7 +405,7 @@ func (v *VRPs) validFor(p netip.Prefix) bool {
 	}
 	ok := false
 	v.idx.chain(int32(g), func(g int32) {
-		if !v.idx.keys[g].contains(k) {
+		if !v.idx.groupKey(g).contains(k) {
 			return
 		}
 		from, to := v.idx.records(g)
