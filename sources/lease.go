@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -122,6 +123,29 @@ func sniffKind(head []byte) fileKind {
 		return kindUnknown
 	}
 	return kindUnknown
+}
+
+// sizeHint returns the size of r's remaining input when r can tell
+// (*os.File, *bytes.Reader, *strings.Reader), else 0. Loaders use it to
+// allocate their record slices once: growing a slice of a million records
+// copies and faults in several times its final size, which costs more than
+// parsing the file.
+func sizeHint(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		return int64(v.Len())
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size()
+		}
+	}
+	return 0
+}
+
+// capHint returns how many records of at least minBytes each fit in
+// size bytes, capped so that a wrong hint cannot allocate much.
+func capHint(size int64, minBytes int) int {
+	return int(min(size/int64(minBytes), 1<<22))
 }
 
 // loader is the common preamble of the line-oriented lease-check loaders:

@@ -114,11 +114,13 @@ var (
 // kind ([ErrWrongFormat]), or when no line is usable ([ErrEmpty]).
 func ReadOrigins(r io.Reader, cfg OriginsConfig) (*Origins, error) {
 	name := cmpOr(cfg.Name, DefaultOriginsName)
+	size := sizeHint(r)
 	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict, kindPfx2as)
 	if err != nil {
 		return nil, err
 	}
-	o := &Origins{name: name, expect: cfg.ExpectOrigin}
+	// A pfx2as line takes about 20 bytes ("192.0.2.0\t24\t64500\n").
+	o := &Origins{name: name, expect: cfg.ExpectOrigin, routes: make([]route, 0, capHint(size, 18))}
 	setIdx := map[string]uint32{}
 	err = ld.lines(func(_ int, line []byte) error {
 		line = bytes.TrimSpace(line)

@@ -127,11 +127,18 @@ var (
 // known kind ([ErrWrongFormat]).
 func ReadVRPs(r io.Reader, cfg VRPConfig) (*VRPs, error) {
 	name := cmpOr(cfg.Name, DefaultVRPName)
+	size := sizeHint(r)
 	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict, kindVRPJSON, kindVRPCSV)
 	if err != nil {
 		return nil, err
 	}
 	b := &vrpBuilder{name: name, taIdx: map[string]uint16{}}
+	// The shortest ROAs: about 60 bytes in JSON, 25 in CSV.
+	if ld.kind == kindVRPJSON {
+		b.roas = make([]roa, 0, capHint(size, 60))
+	} else {
+		b.roas = make([]roa, 0, capHint(size, 25))
+	}
 	if ld.kind == kindVRPJSON {
 		err = b.readJSON(ld)
 	} else {
@@ -207,6 +214,15 @@ func (b *vrpBuilder) add(asn uint32, prefix string, maxLen int, hasMax bool, ta 
 	return nil
 }
 
+// internTA returns the trust anchor name tok as a string shared by every
+// ROA of that anchor.
+func (b *vrpBuilder) internTA(tok []byte) string {
+	if i, ok := b.taIdx[string(tok)]; ok {
+		return b.tas[i]
+	}
+	return string(tok)
+}
+
 // csvLine reads one line of the CSV export.
 func (b *vrpBuilder) csvLine(_ int, raw []byte) error {
 	s := strings.TrimSpace(string(raw))
@@ -250,8 +266,8 @@ func (b *vrpBuilder) readJSON(ld *loader) error {
 	if err := j.expect('{'); err != nil {
 		return fail(err)
 	}
-	err := j.object(func(key string) error {
-		if key != "roas" {
+	err := j.object(func(key []byte) error {
+		if string(key) != "roas" {
 			return j.skip(0)
 		}
 		return j.array(func() error {
@@ -261,38 +277,41 @@ func (b *vrpBuilder) readJSON(ld *loader) error {
 			var maxLen int
 			var hasMax, hasASN bool
 			var bad error
-			err := j.object(func(k string) error {
+			err := j.object(func(k []byte) error {
 				var err error
-				switch k {
+				var tok []byte
+				switch string(k) {
 				case "asn":
-					var tok string
 					if tok, _, err = j.scalar(); err == nil {
 						hasASN = true
-						if asn, err = ParseASN(tok); err != nil {
+						if asn, err = ParseASN(string(tok)); err != nil {
 							bad, err = err, nil
 						}
 					}
 				case "prefix":
-					prefix, _, err = j.scalar()
+					if tok, _, err = j.scalar(); err == nil {
+						prefix = string(tok)
+					}
 				case "maxLength":
-					var tok string
 					if tok, _, err = j.scalar(); err == nil {
 						hasMax = true
-						if maxLen, err = strconv.Atoi(tok); err != nil {
+						if maxLen, err = strconv.Atoi(string(tok)); err != nil {
 							bad, err = fmt.Errorf("%w: bad maxLength %q", ErrSyntax, tok), nil
 						}
 					}
 				case "ta":
-					ta, _, err = j.scalar()
+					if tok, _, err = j.scalar(); err == nil {
+						ta = b.internTA(tok)
+					}
 				case "source":
 					// Routinator jsonext: [{"type":"roa","tal":"ripe",...}]
 					err = j.array(func() error {
-						return j.object(func(k string) error {
-							if k != "tal" || ta != "" {
+						return j.object(func(k []byte) error {
+							if string(k) != "tal" || ta != "" {
 								return j.skip(1)
 							}
-							var err error
-							ta, _, err = j.scalar()
+							tok, _, err := j.scalar()
+							ta = b.internTA(tok)
 							return err
 						})
 					})

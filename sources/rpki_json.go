@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,19 @@ var errJSONEOF = fmt.Errorf("%w: unexpected end of JSON input", ErrSyntax)
 // next returns the next byte that is not white space.
 func (j *jsonReader) next() (byte, error) {
 	for {
+		// Skip the white space already buffered in one go.
+		if buf, _ := j.br.Peek(j.br.Buffered()); len(buf) > 0 {
+			k := 0
+			for k < len(buf) && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r' || buf[k] == '\n') {
+				if buf[k] == '\n' {
+					j.line++
+				}
+				k++
+			}
+			if _, err := j.br.Discard(k); err != nil {
+				return 0, err
+			}
+		}
 		c, err := j.br.ReadByte()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -57,8 +71,8 @@ func (j *jsonReader) expect(want byte) error {
 }
 
 // object reads an object whose '{' has been consumed, calling fn for each
-// key; fn must consume the value.
-func (j *jsonReader) object(fn func(key string) error) error {
+// key (aliasing a scratch buffer); fn must consume the value.
+func (j *jsonReader) object(fn func(key []byte) error) error {
 	c, err := j.next()
 	if err != nil {
 		return err
@@ -131,12 +145,13 @@ func (j *jsonReader) array(fn func() error) error {
 	}
 }
 
-// scalar reads a string or number value and returns its text; str reports
-// a string. Other values are an error.
-func (j *jsonReader) scalar() (tok string, str bool, err error) {
+// scalar reads a string or number value and returns its text (aliasing a
+// scratch buffer, valid until the next read); str reports a string. Other
+// values are an error.
+func (j *jsonReader) scalar() (tok []byte, str bool, err error) {
 	c, err := j.next()
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	switch {
 	case c == '"':
@@ -146,75 +161,90 @@ func (j *jsonReader) scalar() (tok string, str bool, err error) {
 		s, err := j.number(c)
 		return s, false, err
 	}
-	return "", false, fmt.Errorf("%w: JSON: want a string or number, found %q", ErrSyntax, c)
+	return nil, false, fmt.Errorf("%w: JSON: want a string or number, found %q", ErrSyntax, c)
 }
 
-// str reads a string whose opening quote has been consumed.
-func (j *jsonReader) str() (string, error) {
+// str reads a string whose opening quote has been consumed. The result
+// aliases a scratch buffer: valid until the next read.
+func (j *jsonReader) str() ([]byte, error) {
 	j.buf = j.buf[:0]
 	escaped := false
 	for {
-		c, err := j.br.ReadByte()
-		if err != nil {
+		chunk, err := j.br.ReadSlice('"')
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			if errors.Is(err, io.EOF) {
-				return "", errJSONEOF
+				return nil, errJSONEOF
 			}
-			return "", err
+			return nil, err
 		}
-		switch {
-		case c == '"':
-			if !escaped {
-				return string(j.buf), nil
+		for _, c := range chunk {
+			if c < 0x20 {
+				return nil, fmt.Errorf("%w: JSON: control character in string", ErrSyntax)
 			}
-			var s string
-			q := append(append([]byte{'"'}, j.buf...), '"')
-			if err := json.Unmarshal(q, &s); err != nil {
-				return "", fmt.Errorf("%w: JSON: bad string: %v", ErrSyntax, err)
-			}
-			return s, nil
-		case c == '\\':
+		}
+		j.buf = append(j.buf, chunk...)
+		if len(j.buf) > j.maxTok+1 {
+			return nil, fmt.Errorf("%w: JSON string longer than %d bytes", ErrLineTooLong, j.maxTok)
+		}
+		if err != nil { // buffer full, no quote yet
+			continue
+		}
+		// The quote ends the string unless an odd run of backslashes
+		// escapes it.
+		n := 0
+		for k := len(j.buf) - 2; k >= 0 && j.buf[k] == '\\'; k-- {
+			n++
+		}
+		if bytes.IndexByte(chunk, '\\') >= 0 {
 			escaped = true
-			j.buf = append(j.buf, c)
-			if c, err = j.br.ReadByte(); err != nil {
-				return "", errJSONEOF
-			}
-		case c < 0x20:
-			return "", fmt.Errorf("%w: JSON: control character in string", ErrSyntax)
 		}
-		j.buf = append(j.buf, c)
-		if len(j.buf) > j.maxTok {
-			return "", fmt.Errorf("%w: JSON string longer than %d bytes", ErrLineTooLong, j.maxTok)
+		if n%2 == 1 {
+			continue
 		}
+		body := j.buf[:len(j.buf)-1]
+		if !escaped {
+			return body, nil
+		}
+		var s string
+		q := append(append([]byte{'"'}, body...), '"')
+		if err := json.Unmarshal(q, &s); err != nil {
+			return nil, fmt.Errorf("%w: JSON: bad string: %v", ErrSyntax, err)
+		}
+		j.buf = append(j.buf[:0], s...)
+		return j.buf, nil
 	}
 }
 
 // number reads a number whose first byte is c.
-func (j *jsonReader) number(c byte) (string, error) {
+func (j *jsonReader) number(c byte) ([]byte, error) {
 	j.buf = append(j.buf[:0], c)
 	for {
-		c, err := j.br.ReadByte()
-		if err != nil {
+		buf, _ := j.br.Peek(j.br.Buffered())
+		k := 0
+		for k < len(buf) && (buf[k] == '-' || buf[k] == '+' || buf[k] == '.' || buf[k] == 'e' || buf[k] == 'E' || buf[k] >= '0' && buf[k] <= '9') {
+			k++
+		}
+		j.buf = append(j.buf, buf[:k]...)
+		if _, err := j.br.Discard(k); err != nil {
+			return nil, err
+		}
+		if len(j.buf) > j.maxTok {
+			return nil, fmt.Errorf("%w: JSON number longer than %d bytes", ErrLineTooLong, j.maxTok)
+		}
+		if k < len(buf) {
+			break
+		}
+		if _, err := j.br.Peek(1); err != nil {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return "", err
+			return nil, err
 		}
-		if c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' || c >= '0' && c <= '9' {
-			j.buf = append(j.buf, c)
-			if len(j.buf) > j.maxTok {
-				return "", fmt.Errorf("%w: JSON number longer than %d bytes", ErrLineTooLong, j.maxTok)
-			}
-			continue
-		}
-		if err := j.br.UnreadByte(); err != nil {
-			return "", err
-		}
-		break
 	}
-	if !json.Valid(j.buf) {
-		return "", fmt.Errorf("%w: JSON: bad number %q", ErrSyntax, j.buf)
+	if !isDigits(string(j.buf)) && !json.Valid(j.buf) {
+		return nil, fmt.Errorf("%w: JSON: bad number %q", ErrSyntax, j.buf)
 	}
-	return string(j.buf), nil
+	return j.buf, nil
 }
 
 // skip reads and discards one value of any kind.
@@ -234,7 +264,7 @@ func (j *jsonReader) skip(depth int) error {
 		_, err := j.number(c)
 		return err
 	case c == '{':
-		return j.object(func(string) error { return j.skip(depth + 1) })
+		return j.object(func([]byte) error { return j.skip(depth + 1) })
 	case c == '[':
 		c, err := j.next()
 		if err != nil {
