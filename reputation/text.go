@@ -41,9 +41,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw.line("  none")
 	}
 	for _, rs := range r.Reasons {
+		// "!" marks a reason that forces reject, ">" one that forces review.
 		mark := "- "
-		if rs.ForcesReject {
+		switch rs.Forces {
+		case VerdictReject:
 			mark = "! "
+		case VerdictReview:
+			mark = "> "
 		}
 		tw.wrap("  "+mark, "    ", rs.Text)
 	}
@@ -55,7 +59,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			s.Planned, s.Queried, s.Listed, s.Errors)
 		// A usable source that was asked needs no explanation; its probe
 		// detail would repeat for every block.
-		if s.Detail != "" && (!s.Status.Usable() || s.Planned == 0) {
+		if s.Detail != "" && (!s.Status.Usable() || s.Planned == 0 || s.Errors > 0) {
 			tw.wrap("    ", "    ", s.Detail)
 		}
 	}
