@@ -58,10 +58,20 @@ type Report struct {
 	Reasons []Reason `json:"reasons"`
 	// Sources reports on every source of the Scorer, in the Scorer's order.
 	Sources []SourceReport `json:"sources"`
-	// Listings are the listed answers (addresses, or extents from
-	// whole-block sources), sorted by address or extent, then source.
+	// Listings are the listed answers, sorted by address or extent, then
+	// source: extents from whole-block sources, and from per-address
+	// sources single addresses or, where consecutive addresses got the same
+	// answer (source, codes, categories, severity, scope, IDs, and a reason
+	// and delisting URL that differ only by the address they name), one
+	// entry per CIDR prefix of the range, whose Reason and DelistURL are
+	// those of the prefix's first address. At most [Scorer.MaxListings] entries are
+	// kept, the most severe first; Omitted counts the others per source.
 	// Whitelist-only answers are in Whitelist instead.
 	Listings []ListingReport `json:"listings"`
+	// Omitted counts, per source, the listing entries left out of Listings
+	// by [Scorer.MaxListings]; nil when none were. Reasons, Sources and
+	// Subnets count every listing.
+	Omitted map[string]int `json:"omitted,omitempty"`
 	// Whitelist holds whitelist evidence ([SeverityAllow]); it is shown,
 	// never scored.
 	Whitelist []ListingReport `json:"whitelist"`

@@ -60,6 +60,12 @@ type Scorer struct {
 	// Seed seeds the sampling; 0 means DefaultSeed. The same seed, blocks
 	// and sources ask about the same addresses.
 	Seed uint64
+	// MaxListings is the most listing entries one report holds (after
+	// consecutive addresses with the same answer are merged); the most
+	// severe are kept and [Report.Omitted] counts the rest. 0 means
+	// DefaultMaxListings, a negative value no limit. Scores, verdicts and
+	// counts never depend on it.
+	MaxListings int
 	// AllowSpecial makes the Scorer score special-purpose address space
 	// (private, loopback, documentation, ...). By default such blocks are
 	// refused with an error wrapping prefix.ErrSpecialPurpose.
@@ -239,6 +245,16 @@ func (s *Scorer) concurrency() int {
 		return DefaultConcurrency
 	}
 	return s.Concurrency
+}
+
+func (s *Scorer) maxListings() int {
+	switch {
+	case s.MaxListings == 0:
+		return DefaultMaxListings
+	case s.MaxListings < 0:
+		return 0
+	}
+	return s.MaxListings
 }
 
 func (s *Scorer) maxAddrs() int {

@@ -248,6 +248,8 @@ func (r *run) tally(b *block, d time.Duration) *Report {
 	}
 	slices.SortStableFunc(rep.Listings, compareListings)
 	slices.SortStableFunc(rep.Whitelist, compareListings)
+	rep.Listings, rep.Whitelist = mergeListings(rep.Listings), mergeListings(rep.Whitelist)
+	rep.Listings, rep.Omitted = capListings(rep.Listings, r.s.maxListings())
 
 	forced := VerdictClean
 	for _, rs := range rep.Reasons {

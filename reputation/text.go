@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -87,6 +88,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		for _, src := range order {
 			tw.wrap("  ", "    ", fmt.Sprintf("... and %d more listed by %s", more[src], src))
+		}
+		for _, src := range slices.Sorted(maps.Keys(r.Omitted)) {
+			tw.wrap("  ", "    ", fmt.Sprintf("... and %d more entries of %s left out of the report (Scorer.MaxListings)", r.Omitted[src], src))
 		}
 	}
 	if len(r.Whitelist) > 0 {
