@@ -1,8 +1,8 @@
 // Package setup turns the command-line flags shared by the example programs
 // (-resolver, -zones, -feed, -zonefile, and the lease-check files -vrps,
-// -rir-stats, -origins, -asn-drop with -expect-origin) into prefixvet sources, so that vet,
-// rescore and service accept the same words and report bad input the same
-// way.
+// -rir-stats, -origins, -asn-drop with -expect-origin) into prefixvet
+// sources, so that vet, rescore and service accept the same words and report
+// bad input the same way.
 package setup
 
 import (
