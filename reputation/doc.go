@@ -93,4 +93,11 @@
 // partial report, with verdict [VerdictIncomplete] and Interrupted set,
 // together with an error wrapping [context.Cause] of ctx, so that
 // errors.Is(err, context.Canceled) holds after a cancel.
+//
+// Cancellation is classified before anything else: a lookup or a probe that
+// failed because ctx was done is not a source failure. No source is
+// reported refused, dead or unreachable for it (a probe cut short leaves
+// the source [StatusOK], "not probed"), and the error wraps only the
+// context's error: not a source's timeout error, and not
+// [ErrNoUsableZones] or [ErrNoUsableSources].
 package reputation

@@ -155,7 +155,13 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 		r.execute(ctx)
 	}
 	reps := r.reports(time.Since(start))
-	if errOut == nil {
+	switch {
+	case ctx.Err() != nil && slices.ContainsFunc(reps, func(rep *Report) bool { return rep.Interrupted }):
+		// Cancellation is classified first: the caller gave up, and no
+		// source failure (a probe cut short, a zone that could not
+		// answer in time) is reported for it.
+		errOut = interruptedError(ctx)
+	case errOut == nil:
 		if err := r.noUsableZonesError(); err != nil {
 			errOut = err
 			for _, rep := range reps {
@@ -164,9 +170,6 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 				}
 			}
 		}
-	}
-	if errOut == nil && ctx.Err() != nil && slices.ContainsFunc(reps, func(rep *Report) bool { return rep.Interrupted }) {
-		errOut = interruptedError(ctx)
 	}
 	if s.Logger != nil {
 		s.Logger.LogAttrs(ctx, slog.LevelDebug, "reputation: scored",
@@ -401,6 +404,11 @@ func (r *run) probe(ctx context.Context) {
 			}
 			defer cancel()
 			h := st.pr.Probe(pctx)
+			if interruptedProbe(ctx, h) {
+				// The caller gave up, not the source: a probe cut short
+				// says nothing about the source's health.
+				h = Health{Status: StatusOK, Detail: probeInterrupted}
+			}
 			if h.Status == "" {
 				h.Status = StatusUnreachable
 				if h.Detail == "" {
@@ -421,6 +429,24 @@ func (r *run) probe(ctx context.Context) {
 				slog.String("detail", st.health.Detail))
 		}
 	}
+}
+
+// probeInterrupted is the detail of a source whose probe the caller's
+// context cut short.
+const probeInterrupted = "not probed: interrupted by the caller"
+
+// interruptedProbe reports whether h is a probe outcome that only says the
+// caller's ctx ended: ctx is done, the probe did not find the source usable,
+// and its error (if any) is the context's rather than an answer (a refusal
+// or a dead list found before ctx ended is kept). Cancellation is
+// classified before anything else, so a client that hangs up never makes a
+// source look refused, dead or unreachable.
+func interruptedProbe(ctx context.Context, h Health) bool {
+	if ctx.Err() == nil || h.Status.Usable() {
+		return false
+	}
+	return h.Err == nil || errors.Is(h.Err, context.Canceled) || errors.Is(h.Err, context.DeadlineExceeded) ||
+		errors.Is(h.Err, context.Cause(ctx))
 }
 
 func (r *run) anyUsable() bool {
