@@ -101,7 +101,11 @@ type Progress struct {
 // coverage.
 func (s *Scorer) Score(ctx context.Context, p netip.Prefix) (*Report, error) {
 	reps, err := s.ScoreAll(ctx, []netip.Prefix{p})
-	if reps == nil {
+	if reps == nil || reps[0] == nil {
+		// A bad prefix: its own error, without the batch's wrapper.
+		if pe := (*PrefixError)(nil); errors.As(err, &pe) {
+			return nil, pe.Err
+		}
 		return nil, err
 	}
 	return reps[0], err
@@ -110,7 +114,16 @@ func (s *Scorer) Score(ctx context.Context, p netip.Prefix) (*Report, error) {
 // ScoreAll scores many blocks in one call and returns one report per
 // prefix, in the order of ps. All blocks share one pool of Concurrency
 // lookups and one probe of each source, and an (address, source) pair shared
-// by overlapping blocks is looked up once. Errors are as for [Scorer.Score].
+// by overlapping blocks is looked up once.
+//
+// A bad prefix (the zero netip.Prefix, or special-purpose space without
+// AllowSpecial) does not fail the batch: the other blocks are scored, the
+// slice holds nil at the bad prefix's index, and the error is the
+// [errors.Join] of one [*PrefixError] per bad prefix (find them with
+// errors.As, or errors.Is for [ErrInvalidPrefix] and
+// prefix.ErrSpecialPurpose) and of the call's own error, if any. The call's
+// own errors are as for [Scorer.Score]: without sources or with duplicate
+// names ScoreAll returns nil and the error.
 func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, error) {
 	start := time.Now()
 	srcs, err := s.sourceStates()
@@ -124,21 +137,29 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 		s:       s,
 		pol:     s.Policy.resolve(),
 		srcs:    srcs,
-		blocks:  make([]block, len(ps)),
+		blocks:  make([]block, 0, len(ps)),
 		timeout: s.timeout(),
 		seed:    s.seed(),
 	}
+	var bad []error
+	index := make([]int, 0, len(ps)) // index[bi] is the position in ps of blocks[bi]
 	for i, p := range ps {
 		if !p.IsValid() {
-			return nil, fmt.Errorf("%w: prefix %d of %d is the zero netip.Prefix", ErrInvalidPrefix, i+1, len(ps))
+			bad = append(bad, &PrefixError{Index: i, Prefix: p, Err: fmt.Errorf("%w: the zero netip.Prefix", ErrInvalidPrefix)})
+			continue
 		}
 		p = canonical(p)
 		if !s.AllowSpecial {
 			if err := prefix.CheckVettable(p); err != nil {
-				return nil, fmt.Errorf("reputation: %w", err)
+				bad = append(bad, &PrefixError{Index: i, Prefix: p, Err: fmt.Errorf("reputation: %w", err)})
+				continue
 			}
 		}
-		r.blocks[i].p = p
+		r.blocks = append(r.blocks, block{p: p})
+		index = append(index, i)
+	}
+	if len(r.blocks) == 0 {
+		return make([]*Report, len(ps)), errors.Join(bad...)
 	}
 
 	r.probe(ctx)
@@ -171,12 +192,19 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 			}
 		}
 	}
+	if len(bad) > 0 {
+		errOut = errors.Join(append(bad, errOut)...)
+	}
 	if s.Logger != nil {
 		s.Logger.LogAttrs(ctx, slog.LevelDebug, "reputation: scored",
 			slog.Int("blocks", len(ps)), slog.Int("lookups", len(r.tasks)),
 			slog.Duration("duration", time.Since(start)), slog.Any("error", errOut))
 	}
-	return reps, errOut
+	out := make([]*Report, len(ps))
+	for bi, rep := range reps {
+		out[index[bi]] = rep
+	}
+	return out, errOut
 }
 
 // Probe checks the health of every source: sources that implement [Prober]
