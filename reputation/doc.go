@@ -64,6 +64,12 @@
 //   - reject below [Policy.RejectBelow] (default 50), review below
 //     [Policy.ReviewBelow] (default 90), clean otherwise.
 //
+// A report in which no lookup got a definite answer is not scored
+// ([Report.NotScored]; its Score is 0, never a 100 that would read as
+// clean). A partial report shows what was not done: every planned lookup
+// without an answer, failed or cut off by the caller, is in [Report.Unknown],
+// and [Report.AddressesChecked] counts only addresses that got an answer.
+//
 // # Errors
 //
 // A failed lookup is data, not an error of the call: it is recorded in

@@ -217,6 +217,9 @@ func (s *Scorer) ScoreAllWith(ctx context.Context, ps []netip.Prefix, opts Score
 		r.execute(ctx)
 	}
 	r.finalProgress()
+	if ctx.Err() != nil {
+		r.cause = fmt.Errorf("not answered: %w", interruptedError(ctx))
+	}
 	reps := r.reports(time.Since(start))
 	switch {
 	case ctx.Err() != nil && slices.ContainsFunc(reps, func(rep *Report) bool { return rep.Interrupted }):
@@ -454,7 +457,8 @@ type run struct {
 	results []result
 	timeout time.Duration
 	seed    uint64
-	aborted bool // cancelled before any lookup
+	aborted bool  // cancelled before any lookup
+	cause   error // why lookups were cut off: the caller's ctx; nil if it is not done
 
 	prog               func(Progress) // nil: no progress reports
 	start              time.Time
