@@ -267,7 +267,6 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 		Concurrency:  o.concurrency,
 		Timeout:      o.timeout,
 		AllowSpecial: o.allowSpecial,
-		Progress:     prog.update,
 		// History must be exact: a listing left out of a report could not
 		// be told from a delisting.
 		MaxListings: -1,
@@ -276,7 +275,7 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 	for i, b := range blocks {
 		ps[i] = b.Prefix
 	}
-	reports, err := s.ScoreAll(ctx, ps)
+	reports, err := s.ScoreAllWith(ctx, ps, reputation.ScoreOptions{Progress: prog.update})
 	if err != nil {
 		// Cancelled, or nothing could be asked: the reports say nothing
 		// about the blocks, so they must not become the new baseline.

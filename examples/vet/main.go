@@ -231,11 +231,12 @@ func vet(ctx context.Context, o *options, srcs []reputation.Source, blocks []net
 		AllowSpecial: o.allowSpecial,
 	}
 	var bar *progressBar
+	var opts reputation.ScoreOptions
 	if o.progress && isTerminal(stderr) {
 		bar = &progressBar{w: stderr}
-		s.Progress = bar.update
+		opts.Progress = bar.update
 	}
-	reports, err := s.ScoreAll(ctx, blocks)
+	reports, err := s.ScoreAllWith(ctx, blocks, opts)
 	bar.finish()
 	for _, r := range reports {
 		if r == nil {
