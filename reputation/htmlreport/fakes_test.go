@@ -18,7 +18,7 @@ type src struct {
 	fail   func(netip.Addr) bool
 	kind   reputation.Kind
 	reason string
-	delist string // the delisting URL; "" means https://NAME/lookup?ip=ADDR
+	delist string            // the delisting URL; "" means https://NAME/lookup?ip=ADDR
 	status reputation.Status // the probe's answer; "" means no probe (OK)
 }
 

@@ -144,10 +144,10 @@ func newPage(opts Options) (*page, error) {
 		return nil, err
 	}
 	t, err := template.New("page.html.tmpl").Funcs(template.FuncMap{
-		"num":      num,
-		"percent":  percent,
-		"join":     strings.Join,
-		"count":    count,
+		"num":     num,
+		"percent": percent,
+		"join":    strings.Join,
+		"count":   count,
 	}).ParseFS(assets, "page.html.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("htmlreport: %w", err)
