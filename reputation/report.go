@@ -68,6 +68,11 @@ type Report struct {
 	// Unknown holds every lookup that got no answer, sorted by source, then
 	// address. The per-source counts are in Sources.
 	Unknown []UnknownReport `json:"unknown"`
+	// Subnets breaks a large block down: one entry per /24 of an IPv4 block
+	// larger than a /24, per /48 of an IPv6 block larger than a /48, for
+	// every subnet that holds a checked address or a whole-block listing,
+	// in address order. Empty for smaller blocks.
+	Subnets []SubnetReport `json:"subnets,omitempty"`
 }
 
 // Reason is one deduction: what a (source, category) pair said about the
@@ -90,11 +95,19 @@ type Reason struct {
 	Breadth float64 `json:"breadth"`
 	// Points is what the reason costs, rounded to two decimals.
 	Points float64 `json:"points"`
-	// ForcesReject is set for a critical listing covering at least
-	// [Policy.CriticalShare] of the block.
+	// Rule names the strongest escalation rule that fired on this reason
+	// (see [Policy]: RuleDense, RuleHot24, ...); empty when none did. A
+	// reason for a rule that spans sources (RuleHot24) has no Source and
+	// costs no points.
+	Rule string `json:"rule,omitempty"`
+	// Forces is the verdict that Rule forces at least (review or reject).
+	Forces Verdict `json:"forces,omitempty"`
+	// ForcesReject is set when Forces is reject.
 	ForcesReject bool `json:"forces_reject,omitempty"`
 	// Text is the reason for people, such as
-	// "SpamCop (spam): 12 of 256 addresses listed, -5.7".
+	// "SpamCop (spam): 12 of 256 addresses listed, -5.7", followed by each
+	// rule that fired: "; rule dense: high lists 44% of the checked
+	// addresses, 25% or more, forces reject".
 	Text string `json:"text"`
 }
 
