@@ -129,6 +129,14 @@ func buildHeatMap(r *reputation.Report) *heatMap {
 		for i := range m.state {
 			m.state[i] = stateClean
 		}
+	case m.unit == "/24" && len(r.Subnets) > 0:
+		// The report's breakdown says which /24s were checked.
+		for _, s := range r.Subnets {
+			if i := m.find(s.Prefix.Addr()); i >= 0 && s.Checked > 0 {
+				m.state[i] = stateClean
+			}
+		}
+		sampleOK = true
 	case sampleOK:
 		for _, a := range checked {
 			if i := m.find(a); i >= 0 {

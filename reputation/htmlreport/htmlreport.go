@@ -256,6 +256,9 @@ type blockView struct {
 	Whitelist []listingRow
 	Unknown   []unknownRow
 	UnknownOm []string
+	Subnets   []subnetRow
+	SubnetsOm string
+	SubnetOf  string // "/24" or "/48"
 }
 
 type legendItem struct {
@@ -264,10 +267,22 @@ type legendItem struct {
 }
 
 type reasonRow struct {
-	Text         string
-	Points       string
-	ForcesReject bool
+	Text   string
+	Points string
+	Rule   string // the escalation rule that fired, if any
+	Forces string // the verdict it forces at least
 }
+
+type subnetRow struct {
+	Prefix          string
+	Checked, Listed int
+	Covered, Worst  string
+	Hot             bool
+}
+
+// maxSubnetRows caps the subnets shown per block; subnets where something
+// is listed (or hot) come first.
+const maxSubnetRows = 256
 
 type sourceRow struct {
 	Name, Kind, Status, Detail     string
@@ -319,7 +334,15 @@ func (pg *page) block(i int, r *reputation.Report, opts Options) *blockView {
 	}
 
 	for _, rs := range r.Reasons {
-		b.Reasons = append(b.Reasons, reasonRow{Text: rs.Text, Points: "-" + num(rs.Points), ForcesReject: rs.ForcesReject})
+		row := reasonRow{Text: rs.Text, Points: "-" + num(rs.Points), Rule: rs.Rule, Forces: string(rs.Forces)}
+		if row.Forces == "" && rs.ForcesReject {
+			row.Forces = string(reputation.VerdictReject)
+		}
+		b.Reasons = append(b.Reasons, row)
+	}
+	b.Subnets, b.SubnetsOm = subnetRows(r.Subnets)
+	if len(r.Subnets) > 0 {
+		b.SubnetOf = "/" + strconv.Itoa(r.Subnets[0].Prefix.Bits())
 	}
 	for _, s := range r.Sources {
 		row := sourceRow{Name: s.Name, Kind: string(s.Kind), Status: string(s.Status), Detail: s.Detail,
@@ -376,6 +399,32 @@ func (pg *page) block(i int, r *reputation.Report, opts Options) *blockView {
 		}
 	}
 	return b
+}
+
+// subnetRows returns the subnets to show: those where something is listed
+// or that are hot, in address order, then the others, at most
+// maxSubnetRows; and what it left out, in words.
+func subnetRows(subs []reputation.SubnetReport) ([]subnetRow, string) {
+	var rows, quiet []subnetRow
+	for _, s := range subs {
+		row := subnetRow{Prefix: s.Prefix.String(), Checked: s.Checked, Listed: s.Listed, Hot: s.Hot}
+		if s.Covered > 0 {
+			row.Covered = percent(s.Covered)
+		}
+		if s.Listed > 0 || s.Covered > 0 {
+			row.Worst = s.Worst.String()
+			rows = append(rows, row)
+		} else if s.Hot {
+			rows = append(rows, row)
+		} else {
+			quiet = append(quiet, row)
+		}
+	}
+	rows = append(rows, quiet...)
+	if len(rows) <= maxSubnetRows {
+		return rows, ""
+	}
+	return rows[:maxSubnetRows], fmt.Sprintf("%d more subnets are not shown here (they are in the embedded JSON).", len(rows)-maxSubnetRows)
 }
 
 func listingOf(l reputation.ListingReport) listingRow {

@@ -115,6 +115,29 @@ func wantCounts(r *reputation.Report) map[string]int {
 		base = "unchecked"
 	}
 	p := r.Prefix
+	if p.Addr().Is4() && p.Bits() < 16 {
+		// One cell per /24, in the state the report's subnets give it.
+		subs := map[netip.Prefix]reputation.SubnetReport{}
+		for _, s := range r.Subnets {
+			subs[s.Prefix] = s
+		}
+		for a := p.Addr(); p.Contains(a); a = netip.AddrFrom4([4]byte{a.As4()[0], a.As4()[1], a.As4()[2], 255}).Next() {
+			cell := netip.PrefixFrom(a, 24)
+			s := subs[cell]
+			st := stateOf(cell, "unchecked")
+			if s.Checked > 0 && st == "unchecked" {
+				st = "clean"
+			}
+			if (s.Listed > 0 || s.Covered > 0) != (st == "listed" || st == "critical") {
+				panic("subnets and listings disagree about " + cell.String())
+			}
+			out[st]++
+			if a.As4()[1] == 255 && a.As4()[2] == 255 {
+				break
+			}
+		}
+		return out
+	}
 	if !r.Sampled {
 		for a := p.Addr(); p.Contains(a); a = a.Next() {
 			out[stateOf(netip.PrefixFrom(a, a.BitLen()), base)]++
@@ -160,7 +183,7 @@ func TestWrite_cellsAndJSON(t *testing.T) {
 		{"clean_v4_24", score(t, ctx, mpp("192.0.2.0/24"), 0, &src{name: "bl.example.org", listed: never}),
 			[]string{"Nothing lists any part of this block", ">clean<"}},
 		{"mixed_v4_24", score(t, ctx, mpp("198.51.100.0/24"), 0, mixed...),
-			[]string{"exploit.example.org", "seen spamming", "forces reject", "No answer", "SBL000001", `href="https://spam.example.org/lookup?ip=198.51.100.7"`}},
+			[]string{"exploit.example.org", "seen spamming", "forces reject", "rule critical-share", "No answer", "SBL000001", `href="https://spam.example.org/lookup?ip=198.51.100.7"`}},
 		{"mixed_v4_25", score(t, ctx, mpp("198.51.100.128/25"), 0, mixed...), []string{"16 to a row"}},
 		{"interrupted_v4_24", score(t, cancelled, mpp("203.0.113.0/24"), 0, mixed...),
 			[]string{"The run was interrupted", "incomplete"}},
@@ -170,6 +193,8 @@ func TestWrite_cellsAndJSON(t *testing.T) {
 			[]string{"Only a sample was checked: 4096 of the block&#39;s 4294967296 /64s", "one cell per checked /64", "seed 5782"}},
 		{"sampled_v6_56", score(t, ctx, mpp("2001:db8:beef::/56"), 0, &src{name: "v6.example.org", listed: share(0.25, 2, spam("127.0.0.2"))}),
 			[]string{"one cell per checked /64"}},
+		{"sampled_v4_15", score(t, ctx, mpp("198.18.0.0/15"), 0, mixed...),
+			[]string{"one cell per /24", "Subnets", "hot"}},
 		{"single_v4_32", score(t, ctx, mpp("192.0.2.7/32"), 0, mixed...), nil},
 	}
 	var all []*reputation.Report
@@ -228,7 +253,7 @@ func TestWrite_cellsAndJSON(t *testing.T) {
 // states are those of Report.AddressStates.
 func TestWrite_agreesWithAddressStates(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../testdata/*.json")
+	files, err := filepath.Glob("../testdata/*_v[46]_*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no report fixtures: %v", err)
 	}
