@@ -464,11 +464,13 @@ func missing(r *reputation.Report) []string {
 		out = append(out, fmt.Sprintf("%d of the %d planned lookups got no answer (listed under \"No answer\").", r.LookupsPlanned-r.LookupsAnswered, r.LookupsPlanned))
 	}
 	if r.Sampled && r.AddressesChecked > 0 {
-		unit, total := "addresses", count(r.AddressesTotal)
-		if r.Prefix.Addr().Is6() && r.Prefix.Bits() <= 64 {
-			unit, total = "/64s", count(math.Ldexp(1, 64-r.Prefix.Bits()))
+		unit, total := "addresses", r.AddressesTotal
+		if per64(r) {
+			unit, total = "/64s", math.Ldexp(1, 64-r.Prefix.Bits())
 		}
-		out = append(out, fmt.Sprintf("Only a sample was checked: %d of the block's %s %s. A listing outside the sample would not show.", r.AddressesChecked, total, unit))
+		if float64(r.AddressesChecked) < total {
+			out = append(out, fmt.Sprintf("Only a sample was checked: %d of the block's %s %s. A listing outside the sample would not show.", r.AddressesChecked, count(total), unit))
+		}
 	}
 	return out
 }
@@ -477,7 +479,9 @@ func missing(r *reputation.Report) []string {
 func checkedText(r *reputation.Report) (checked, sampling string) {
 	checked = fmt.Sprintf("%d of %s addresses checked one by one", r.AddressesChecked, count(r.AddressesTotal))
 	switch {
-	case r.Sampled && r.Prefix.Addr().Is6() && r.Prefix.Bits() <= 64:
+	case r.Sampled && per64(r) && float64(r.AddressesChecked) >= math.Ldexp(1, 64-r.Prefix.Bits()):
+		sampling = fmt.Sprintf("One address in each of the block's %d /64s was checked (IPv6 is listed per /64), drawn with seed %d.", r.AddressesChecked, r.Seed)
+	case r.Sampled && per64(r):
 		sampling = fmt.Sprintf("Sampled one address in each of %d /64s drawn uniformly from %s (IPv6 is listed per /64), with seed %d; the same seed asks about the same addresses.", r.AddressesChecked, r.Prefix, r.Seed)
 	case r.Sampled:
 		sampling = fmt.Sprintf("Sampled %d addresses drawn uniformly from %s, with seed %d; the same seed asks about the same addresses.", r.AddressesChecked, r.Prefix, r.Seed)
@@ -486,6 +490,9 @@ func checkedText(r *reputation.Report) (checked, sampling string) {
 	}
 	return checked, sampling
 }
+
+// per64 reports whether r's block is IPv6 checked one address per /64.
+func per64(r *reputation.Report) bool { return r.Prefix.Addr().Is6() && r.Prefix.Bits() <= 64 }
 
 // num formats a score or points with at most two decimals.
 func num(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) }

@@ -183,7 +183,7 @@ func TestWrite_cellsAndJSON(t *testing.T) {
 		{"clean_v4_24", score(t, ctx, mpp("192.0.2.0/24"), 0, &src{name: "bl.example.org", listed: never}),
 			[]string{"Nothing lists any part of this block", ">clean<"}},
 		{"mixed_v4_24", score(t, ctx, mpp("198.51.100.0/24"), 0, mixed...),
-			[]string{"exploit.example.org", "seen spamming", "forces reject", "rule critical-share", "No answer", "SBL000001", `href="https://spam.example.org/lookup?ip=198.51.100.7"`}},
+			[]string{"exploit.example.org", "seen spamming", "forces reject", `title="escalation rule critical-share"`, "No answer", "SBL000001", `href="https://spam.example.org/lookup?ip=198.51.100.7"`}},
 		{"mixed_v4_25", score(t, ctx, mpp("198.51.100.128/25"), 0, mixed...), []string{"16 to a row"}},
 		{"interrupted_v4_24", score(t, cancelled, mpp("203.0.113.0/24"), 0, mixed...),
 			[]string{"The run was interrupted", "incomplete"}},
