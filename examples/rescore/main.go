@@ -63,6 +63,11 @@
 //	-interval D       run every D (measured from the end of a run) until
 //	                  SIGINT or SIGTERM
 //	-json             print events as JSON lines
+//	-html DIR         after each recorded run, write DIR/index.html (every
+//	                  block's verdict, score and what changed in the run,
+//	                  linking to its page) and one page per block with its
+//	                  latest report (package reputation/htmlreport); files
+//	                  are replaced atomically, pages of removed blocks deleted
 //	-concurrency N    lookups in flight at once (default 64)
 //	-timeout D        time limit of one lookup (default 5s)
 //	-allow-special    score special-purpose space (documentation, private...)
@@ -79,7 +84,8 @@
 //	3  some block is incomplete (and none review or reject), or the run was
 //	   not recorded (interrupted, or no source was usable)
 //	2  usage or input error (bad flag, bad inventory line)
-//	4  store error (cannot open, lock or write the -db file)
+//	4  store error (cannot open, lock or write the -db file), or the -html
+//	   pages could not be written (the run is recorded)
 //
 // With -interval, rescore runs until a signal and then exits 0 (3 if the
 // signal interrupted a run); a store error ends it with 4, and an input
@@ -135,6 +141,7 @@ type options struct {
 	once         bool
 	interval     time.Duration
 	jsonOut      bool
+	htmlDir      string
 	concurrency  int
 	timeout      time.Duration
 	allowSpecial bool
@@ -151,6 +158,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.once, "once", false, "run once and exit (the default; for cron)")
 	fs.DurationVar(&o.interval, "interval", 0, "run every `D` (from the end of a run) until SIGINT or SIGTERM")
 	fs.BoolVar(&o.jsonOut, "json", false, "print change events as JSON lines")
+	fs.StringVar(&o.htmlDir, "html", "", "after each recorded run, write an index page and one page per block into `DIR`")
 	fs.IntVar(&o.concurrency, "concurrency", reputation.DefaultConcurrency, "lookups in flight at once")
 	fs.DurationVar(&o.timeout, "timeout", reputation.DefaultTimeout, "time limit of one lookup")
 	fs.BoolVar(&o.allowSpecial, "allow-special", false, "score special-purpose space (private, documentation, ...) instead of refusing it")
@@ -164,7 +172,7 @@ resolved and removed blocks.
 
 Exit status (-once): 0 no block review, reject or incomplete; 1 some block
 review or reject; 3 some block incomplete, or the run was not recorded;
-2 usage or input error; 4 store error.
+2 usage or input error; 4 store error or -html pages not written.
 With -interval: 0 when stopped by a signal between runs, 3 when a signal
 interrupted a run, 4 store error, 2 input error in the first run.
 
@@ -333,6 +341,12 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "rescore: run %d: %d blocks in %s (%s), %d events, recorded\n",
 		runID, len(blocks), time.Since(prog.start).Round(time.Millisecond), verdictSummary(rec.Verdicts), len(events))
+	if o.htmlDir != "" {
+		if err := writePages(o.htmlDir, runID, started, blocks, reports, events, removed, prev); err != nil {
+			fmt.Fprintf(stderr, "rescore: run %d recorded, but writing the -html pages failed: %v\n", runID, err)
+			return exitStore
+		}
+	}
 	return exitStatus(reports)
 }
 
