@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"time"
 
@@ -206,24 +209,35 @@ func (srv *server) score(w http.ResponseWriter, r *http.Request) {
 }
 
 // decode reads the request body. A non-zero status is an error response.
+//
+// The whole body is read through http.MaxBytesReader before it is parsed,
+// so the limit holds for every byte, whatever it is (a valid object followed
+// by gigabytes of white space is 413 after MaxBody+1 bytes, not a 200 after
+// the read timeout). Only white space may follow the object; anything else
+// is 400. A body that stops arriving is 408 once the server's read timeout
+// expires.
 func (srv *server) decode(w http.ResponseWriter, r *http.Request) (req scoreRequest, status int, msg, detail string) {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, srv.cfg.MaxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&req)
-	if err == nil && dec.More() {
-		err = errors.New("unexpected data after the JSON object")
+	if status, msg, detail := checkContentType(r); status != 0 {
+		return req, status, msg, detail
 	}
-	if err == nil {
-		// Read to the end, so that an oversized trailer is caught too.
-		if _, err2 := io.Copy(io.Discard, dec.Buffered()); err2 == nil {
-			_, err = io.Copy(io.Discard, r.Body)
-		}
-	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, srv.cfg.MaxBody))
 	var tooLarge *http.MaxBytesError
-	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &tooLarge):
 		return req, http.StatusRequestEntityTooLarge, "request body too large", fmt.Sprintf("the body may hold at most %d bytes", tooLarge.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return req, http.StatusRequestTimeout, "request body too slow", "the body did not arrive within the server's read timeout"
+	case err != nil:
+		return req, http.StatusBadRequest, "bad request body", err.Error()
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(&req)
+	if err == nil && len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
+		err = errors.New("unexpected data after the JSON object")
+	}
+	var typeErr *json.UnmarshalTypeError
+	switch {
 	case errors.Is(err, io.EOF):
 		return req, http.StatusBadRequest, "bad JSON", `empty body; send {"prefix": "198.51.100.0/24"}`
 	case errors.As(err, &typeErr):
@@ -236,6 +250,23 @@ func (srv *server) decode(w http.ResponseWriter, r *http.Request) (req scoreRequ
 		return req, http.StatusBadRequest, "missing prefix", `send {"prefix": "198.51.100.0/24"}: a CIDR block, an address or a range that is one block`
 	}
 	return req, 0, "", ""
+}
+
+// checkContentType accepts only application/json (with any parameters,
+// such as charset=utf-8). A browser can send a form (or text/plain) to any
+// site without a CORS preflight; it cannot send application/json cross-site
+// without one, so this check keeps web pages from making their visitors'
+// browsers post blocks to the service.
+func checkContentType(r *http.Request) (status int, msg, detail string) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		if ct == "" {
+			ct = "none"
+		}
+		return http.StatusUnsupportedMediaType, "unsupported media type", fmt.Sprintf("Content-Type %s: send application/json", ct)
+	}
+	return 0, "", ""
 }
 
 func isUnknownField(err error) bool {

@@ -11,7 +11,8 @@
 //
 // # Endpoints
 //
-// POST /v1/score with the JSON body {"prefix": "198.51.100.0/24"} returns
+// POST /v1/score with Content-Type application/json and the body
+// {"prefix": "198.51.100.0/24"} returns
 // the reputation.Report as JSON with status 200. The prefix may be written
 // in any form prefix.Parse accepts (a CIDR block, an address, a range, a
 // netmask) but must be one CIDR block. A block with more than -max-addrs
@@ -35,7 +36,10 @@
 //	     wider than an IPv4 /8 or an IPv6 /16
 //	404  unknown path
 //	405  wrong method (the Allow header names the right one)
-//	413  body larger than -max-body
+//	408  the body did not arrive within the read timeout (30 s)
+//	413  body larger than -max-body, whatever its bytes (white space too)
+//	415  Content-Type is not application/json (browsers cannot send that
+//	     cross-site without a CORS preflight, which the service never grants)
 //	422  special-purpose space (documentation, private, ...) without
 //	     -allow-special; the detail names the registry entries
 //	429  -max-concurrent blocks are being scored already; Retry-After: 1
@@ -128,8 +132,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 service scores IP blocks over HTTP:
   POST /v1/score  {"prefix": "198.51.100.0/24"}  -> 200 and the report as JSON
   GET  /healthz                                   -> 200 if a source is usable, else 503
-Errors are {"error": ..., "detail": ...}: 400 bad request, 404, 405, 413 body
-too large, 422 special-purpose space, 429 too busy (Retry-After), 503 no
+Errors are {"error": ..., "detail": ...}: 400 bad request, 404, 405, 408 body
+too slow, 413 body too large, 415 not application/json, 422 special-purpose space, 429 too busy (Retry-After), 503 no
 usable source. On request timeout: 200 with the partial report, verdict
 incomplete. Blocks larger than -max-addrs are sampled.
 
