@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,8 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prefixvet/prefixvet/prefix"
@@ -29,23 +33,37 @@ const (
 	minBitsV6 = 16
 	// retryAfter is the Retry-After of a 429, in seconds.
 	retryAfter = 1
+	// defaultMaxPerClient is the number of blocks one client may have
+	// scored at once.
+	defaultMaxPerClient = 2
 )
 
 // config holds the handler's limits. A zero field means its default.
 type config struct {
 	MaxBody        int64         // request body bytes; larger bodies get 413
 	MaxConcurrent  int           // scoring requests at once; more get 429
+	MaxPerClient   int           // scoring requests of one client at once; more get 429
 	RequestTimeout time.Duration // scoring time; then the partial report
+	// Token, if not empty, is the bearer token that /v1/score and /metrics
+	// require (Authorization: Bearer TOKEN); others get 401.
+	Token string
+	// ClientHeader, if not empty, names the request header that carries the
+	// client's address, set by a trusted reverse proxy (X-Forwarded-For:
+	// its last address; any other header: its whole value). Empty means the
+	// client is the connection's remote address.
+	ClientHeader string
 }
 
 // server is the HTTP face of a reputation.Scorer. Build it with newServer;
 // it is safe for concurrent use.
 type server struct {
-	scorer *reputation.Scorer
-	cfg    config
-	sem    chan struct{}
-	log    *slog.Logger
-	mux    *http.ServeMux
+	scorer  *reputation.Scorer
+	cfg     config
+	sem     chan struct{}
+	clients clientLimit
+	token   [sha256.Size]byte // of cfg.Token
+	log     *slog.Logger
+	mux     *http.ServeMux
 }
 
 // newServer returns the handler of the service for s. Special-purpose
@@ -62,10 +80,15 @@ func newServer(s *reputation.Scorer, cfg config, log *slog.Logger) *server {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = defaultRequestTimeout
 	}
+	if cfg.MaxPerClient <= 0 {
+		cfg.MaxPerClient = defaultMaxPerClient
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	srv := &server{scorer: s, cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent), log: log, mux: http.NewServeMux()}
+	srv.clients = clientLimit{max: cfg.MaxPerClient, n: map[string]int{}}
+	srv.token = sha256.Sum256([]byte(cfg.Token))
 	srv.mux.HandleFunc("/v1/score", srv.score)
 	srv.mux.HandleFunc("/healthz", srv.healthz)
 	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -157,6 +180,9 @@ func (srv *server) score(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed", r.Method+" /v1/score: use POST with a JSON body {\"prefix\": \"198.51.100.0/24\"}", nil)
 		return
 	}
+	if !srv.authorized(w, r) {
+		return
+	}
 	req, status, msg, detail := srv.decode(w, r)
 	if status != 0 {
 		writeError(w, status, msg, detail, nil)
@@ -167,6 +193,15 @@ func (srv *server) score(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	logAttrs(w, slog.String("prefix", p.String()))
+
+	client := srv.client(r)
+	if !srv.clients.acquire(client) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		writeError(w, http.StatusTooManyRequests, "too many requests from this client",
+			fmt.Sprintf("%s has %d blocks being scored, the most one client may; retry after %d s", client, srv.cfg.MaxPerClient, retryAfter), nil)
+		return
+	}
+	defer srv.clients.release(client)
 
 	select {
 	case srv.sem <- struct{}{}:
@@ -309,6 +344,83 @@ func (srv *server) checkPrefix(w http.ResponseWriter, text string) (netip.Prefix
 		}
 	}
 	return p, true
+}
+
+// authorized checks the bearer token, if the service has one, in constant
+// time (both sides are hashed first, so neither the content nor the length
+// of the token leaks through timing). It writes 401 and returns false
+// otherwise.
+func (srv *server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if srv.cfg.Token == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+	if ok && subtle.ConstantTimeCompare(sum[:], srv.token[:]) == 1 {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="prefixvet"`)
+	writeError(w, http.StatusUnauthorized, "unauthorized", "send the service's token as Authorization: Bearer TOKEN", nil)
+	return false
+}
+
+// client names the client of r for the per-client limit: its address, or
+// its /64 for IPv6 (one host usually holds a whole /64). Behind a trusted
+// reverse proxy (cfg.ClientHeader) the address comes from the proxy's
+// header; a request without a usable header counts as the proxy itself.
+func (srv *server) client(r *http.Request) string {
+	if h := srv.cfg.ClientHeader; h != "" {
+		v := r.Header.Values(h)
+		if len(v) > 0 {
+			last := v[len(v)-1]
+			if strings.EqualFold(h, "X-Forwarded-For") {
+				// The trusted proxy appends the address it saw; what
+				// comes before it is whatever the client claimed.
+				last = last[strings.LastIndexByte(last, ',')+1:]
+			}
+			if a, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
+				return clientKey(a)
+			}
+		}
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return clientKey(ap.Addr())
+	}
+	return r.RemoteAddr
+}
+
+func clientKey(a netip.Addr) string {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.WithZone("").Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// clientLimit counts the scoring requests in flight per client.
+type clientLimit struct {
+	max int
+	mu  sync.Mutex
+	n   map[string]int
+}
+
+func (c *clientLimit) acquire(client string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[client] >= c.max {
+		return false
+	}
+	c.n[client]++
+	return true
+}
+
+func (c *clientLimit) release(client string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[client]--; c.n[client] <= 0 {
+		delete(c.n, client)
+	}
 }
 
 // health is the body of GET /healthz.
