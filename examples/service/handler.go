@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prefixvet/prefixvet/examples/internal/metrics"
 	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
 )
@@ -47,6 +48,9 @@ type config struct {
 	// Token, if not empty, is the bearer token that /v1/score and /metrics
 	// require (Authorization: Bearer TOKEN); others get 401.
 	Token string
+	// Metrics receives what the service observes; nil means metrics of
+	// the scorer's sources made by newServer.
+	Metrics *metrics.Metrics
 	// ClientHeader, if not empty, names the request header that carries the
 	// client's address, set by a trusted reverse proxy (X-Forwarded-For:
 	// its last address; any other header: its whole value). Empty means the
@@ -61,6 +65,7 @@ type server struct {
 	cfg     config
 	sem     chan struct{}
 	clients clientLimit
+	metrics *metrics.Metrics
 	token   [sha256.Size]byte // of cfg.Token
 	log     *slog.Logger
 	mux     *http.ServeMux
@@ -89,10 +94,16 @@ func newServer(s *reputation.Scorer, cfg config, log *slog.Logger) *server {
 	srv := &server{scorer: s, cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent), log: log, mux: http.NewServeMux()}
 	srv.clients = clientLimit{max: cfg.MaxPerClient, n: map[string]int{}}
 	srv.token = sha256.Sum256([]byte(cfg.Token))
+	srv.metrics = cfg.Metrics
+	if srv.metrics == nil {
+		srv.metrics = metrics.New(s.Sources)
+	}
+	srv.metrics.EnableHTTP()
+	srv.mux.HandleFunc("/metrics", srv.serveMetrics)
 	srv.mux.HandleFunc("/v1/score", srv.score)
 	srv.mux.HandleFunc("/healthz", srv.healthz)
 	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not found", "endpoints: POST /v1/score, GET /healthz", nil)
+		writeError(w, http.StatusNotFound, "not found", "endpoints: POST /v1/score, GET /healthz, GET /metrics", nil)
 	})
 	return srv
 }
@@ -102,6 +113,7 @@ func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	srv.mux.ServeHTTP(rec, r)
+	srv.metrics.HTTPRequest(handlerName(r.URL.Path), rec.status)
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
@@ -111,6 +123,30 @@ func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("remote", r.RemoteAddr),
 	}
 	srv.log.LogAttrs(r.Context(), slog.LevelInfo, "request", append(attrs, rec.attrs...)...)
+}
+
+// handlerName is the handler label of prefixvet_http_requests_total: the
+// path of a known endpoint, "other" for the rest (so that scanners cannot
+// create a series per path they try).
+func handlerName(path string) string {
+	switch path {
+	case "/v1/score", "/healthz", "/metrics":
+		return path
+	}
+	return "other"
+}
+
+// serveMetrics serves GET /metrics in the Prometheus formats.
+func (srv *server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed", r.Method+" /metrics: use GET", nil)
+		return
+	}
+	if !srv.authorized(w, r) {
+		return
+	}
+	srv.metrics.Handler().ServeHTTP(w, r)
 }
 
 // recorder remembers the status and size of a response, and attributes
@@ -216,6 +252,9 @@ func (srv *server) score(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), srv.cfg.RequestTimeout)
 	defer cancel()
 	rep, err := srv.scorer.Score(ctx, p)
+	if rep != nil {
+		srv.metrics.Observe(rep)
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, reputation.ErrNoUsableSources):
@@ -443,6 +482,7 @@ func (srv *server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), srv.cfg.RequestTimeout)
 	defer cancel()
 	h := health{Status: "unavailable", Sources: srv.scorer.Probe(ctx)}
+	srv.metrics.ObserveHealth(h.Sources)
 	for _, s := range h.Sources {
 		if s.Status.Usable() {
 			h.Usable++

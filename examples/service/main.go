@@ -29,6 +29,12 @@
 // {"status": "ok"|"unavailable", "usable": N, "sources": [...]}: 200 when at
 // least one source is usable, 503 otherwise.
 //
+// GET /metrics serves Prometheus metrics (prefixvet_*: lookups by source
+// and outcome, source health, reports by verdict, scoring duration, DNS
+// client counters, rate-limit waits, HTTP requests by code; the list is in
+// examples/internal/metrics). With -token-file it needs the token, as
+// /v1/score does: Prometheus sends it with "authorization: {credentials_file: ...}".
+//
 // Errors are JSON objects {"error": "...", "detail": "..."}:
 //
 //	400  bad JSON, unknown field, missing prefix, unparsable prefix, a range
@@ -130,6 +136,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prefixvet/prefixvet/examples/internal/metrics"
 	"github.com/prefixvet/prefixvet/examples/internal/setup"
 	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources"
@@ -188,6 +195,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 service scores IP blocks over HTTP:
   POST /v1/score  {"prefix": "198.51.100.0/24"}  -> 200 and the report as JSON
   GET  /healthz                                   -> 200 if a source is usable, else 503
+  GET  /metrics                                   -> Prometheus metrics (prefixvet_*)
 Errors are {"error": ..., "detail": ...}: 400 bad request, 401 no or wrong
 bearer token, 404, 405, 408 body too slow, 413 body too large, 415 not
 application/json, 422 special-purpose space, 429 too busy overall or for this
@@ -278,8 +286,11 @@ func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) i
 		MaxAddrs:     o.maxAddrs,
 		AllowSpecial: o.allowSpecial,
 	}
+	m := metrics.New(srcs)
+	probe := scorer.Probe(ctx)
+	m.ObserveHealth(probe)
 	usable := 0
-	for _, s := range scorer.Probe(ctx) {
+	for _, s := range probe {
 		log.Info("source", "name", s.Name, "kind", s.Kind, "status", s.Status, "detail", s.Detail)
 		if s.Status.Usable() {
 			usable++
@@ -297,7 +308,7 @@ func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) i
 	hs := &http.Server{
 		Handler: newServer(scorer, config{
 			MaxBody: o.maxBody, MaxConcurrent: o.maxConcurrent, MaxPerClient: o.maxPerClient,
-			RequestTimeout: o.requestTimeout, Token: o.token, ClientHeader: o.clientHeader,
+			RequestTimeout: o.requestTimeout, Token: o.token, ClientHeader: o.clientHeader, Metrics: m,
 		}, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
