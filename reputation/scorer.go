@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -59,6 +60,12 @@ type Scorer struct {
 	// Seed seeds the sampling; 0 means DefaultSeed. The same seed, blocks
 	// and sources ask about the same addresses.
 	Seed uint64
+	// MaxListings is the most listing entries one report holds (after
+	// consecutive addresses with the same answer are merged); the most
+	// severe are kept and [Report.Omitted] counts the rest. 0 means
+	// DefaultMaxListings, a negative value no limit. Scores, verdicts and
+	// counts never depend on it.
+	MaxListings int
 	// AllowSpecial makes the Scorer score special-purpose address space
 	// (private, loopback, documentation, ...). By default such blocks are
 	// refused with an error wrapping prefix.ErrSpecialPurpose.
@@ -87,7 +94,8 @@ type Progress struct {
 // ScoreAll with one prefix.
 //
 // Score returns an error without a report for bad input: no sources
-// ([ErrNoSources]), duplicate names ([ErrDuplicateSource]), an invalid prefix
+// ([ErrNoSources]), duplicate names ([ErrDuplicateSource]), an invalid
+// policy or weights naming no source ([ErrInvalidPolicy]), an invalid prefix
 // ([ErrInvalidPrefix]) or special-purpose space without AllowSpecial. It
 // returns a partial report (verdict [VerdictIncomplete]) together with an
 // error when no source passed its probe ([ErrNoUsableSources]) or when ctx
@@ -115,6 +123,9 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 	start := time.Now()
 	srcs, err := s.sourceStates()
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPolicy(srcs); err != nil {
 		return nil, err
 	}
 	if len(ps) == 0 {
@@ -176,6 +187,24 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 	return reps, errOut
 }
 
+// checkPolicy refuses an invalid policy, and weights that name no source:
+// a typo there would silently score a list at full weight.
+func (s *Scorer) checkPolicy(srcs []srcState) error {
+	if err := s.Policy.Validate(); err != nil {
+		return err
+	}
+	if s.Policy == nil {
+		return nil
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(s.Policy.Weights)) {
+		if !slices.ContainsFunc(srcs, func(st srcState) bool { return st.name == name }) {
+			errs = append(errs, fmt.Errorf("%w: Weights[%q]: no source of the Scorer has that name", ErrInvalidPolicy, name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Probe checks the health of every source: sources that implement [Prober]
 // are probed concurrently, each bounded by Timeout; the others are reported
 // as [StatusOK]. The result is in the order of Sources. It is what a service
@@ -216,6 +245,16 @@ func (s *Scorer) concurrency() int {
 		return DefaultConcurrency
 	}
 	return s.Concurrency
+}
+
+func (s *Scorer) maxListings() int {
+	switch {
+	case s.MaxListings == 0:
+		return DefaultMaxListings
+	case s.MaxListings < 0:
+		return 0
+	}
+	return s.MaxListings
 }
 
 func (s *Scorer) maxAddrs() int {
@@ -711,12 +750,18 @@ func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
 	if t.block >= 0 {
 		p := r.blocks[t.block].p
 		res.matches, res.err = st.pl.LookupPrefix(lctx, p)
+		for k := 0; res.err == nil && k < len(res.matches); k++ {
+			res.err = res.matches[k].check()
+		}
 		listed = len(res.matches) > 0
 		if res.err != nil {
 			res.err = &SourceError{Source: st.name, Prefix: p, Err: res.err}
 		}
 	} else {
 		res.listing, res.err = st.src.Lookup(lctx, t.addr)
+		if res.err == nil {
+			res.err = res.listing.check()
+		}
 		listed = res.listing.Listed
 		if res.err != nil {
 			res.err = &SourceError{Source: st.name, Addr: t.addr, Err: res.err}

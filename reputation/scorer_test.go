@@ -53,14 +53,18 @@ func TestScore_verdicts(t *testing.T) {
 					&fake{name: "bl2"},
 				}
 			},
-			wantScore: 100 - breadthPoints(40, 1.0/256), wantVerdict: reputation.VerdictClean, wantReasons: 1,
+			// prefixvet-2: one high listing forces review (brokers fail a
+			// range on a single SBL listing).
+			wantScore: 100 - breadthPoints(40, 1.0/256), wantVerdict: reputation.VerdictReview, wantReasons: 1,
 		},
 		{
 			name: "block_listed_high_once",
 			sources: func() []reputation.Source {
 				return []reputation.Source{&fake{name: "bl1", listFn: allListed(spam("127.0.0.2", reputation.SeverityHigh))}, &fake{name: "bl2"}}
 			},
-			wantScore: 60, wantVerdict: reputation.VerdictReview, wantReasons: 1,
+			// prefixvet-2: a high list dense in the block rejects it
+			// whatever the points say; the listed /24 is also hot.
+			wantScore: 60, wantVerdict: reputation.VerdictReject, wantReasons: 2, wantForced: true,
 		},
 		{
 			name: "block_listed_high_twice",
@@ -70,7 +74,7 @@ func TestScore_verdicts(t *testing.T) {
 					&fake{name: "bl2", listFn: allListed(spam("127.0.0.4", reputation.SeverityHigh))},
 				}
 			},
-			wantScore: 20, wantVerdict: reputation.VerdictReject, wantReasons: 2,
+			wantScore: 20, wantVerdict: reputation.VerdictReject, wantReasons: 3, wantForced: true,
 		},
 		{
 			name: "critical_entry_covers_block",
@@ -123,7 +127,7 @@ func TestScore_verdicts(t *testing.T) {
 			sources: func() []reputation.Source {
 				return []reputation.Source{&fake{name: "bl1", listFn: allListed(reputation.Listing{Listed: true})}}
 			},
-			wantScore: 75, wantVerdict: reputation.VerdictReview, wantReasons: 1,
+			wantScore: 75, wantVerdict: reputation.VerdictReview, wantReasons: 2, // and the hot /24
 		},
 		{
 			name: "weight_zero_source",

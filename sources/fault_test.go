@@ -3,12 +3,15 @@ package sources_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources"
 	"github.com/prefixvet/prefixvet/sources/dnsclient"
 	"github.com/prefixvet/prefixvet/sources/internal/dnstest"
@@ -134,5 +137,58 @@ func TestDNSBL_probeFaultServer(t *testing.T) {
 				t.Error("an unhealthy probe must say why")
 			}
 		})
+	}
+}
+
+// TestScorer_rateLimitedMidRun: SpamCop (whose catalog entry has no error
+// table) passes its probe, then answers 127.255.255.255 for everything, as a
+// list does when it rate-limits a resolver. No address may be listed; the
+// zone stops for the rest of the run; its lookups are unknown, the coverage
+// shows it, and the source says why.
+func TestScorer_rateLimitedMidRun(t *testing.T) {
+	t.Parallel()
+	zone, err := sources.LookupZone("spamcop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := dnstest.Records{
+		"2.0.0.127.bl.spamcop.net.": {A: []netip.Addr{mpa("127.0.0.2")}},
+	}
+	for i := range 228 { // what the list said before it began to refuse
+		records[fmt.Sprintf("%d.0.0.11.bl.spamcop.net.", i)] = dnstest.Record{A: []netip.Addr{mpa("127.0.0.2")}}
+	}
+	srv := dnstest.Start(t, records)
+	c := &dnsclient.Client{Servers: []string{srv.Addr}, CacheSize: -1, Timeout: time.Second}
+	t.Cleanup(func() { c.Close() })
+	bl := &sources.DNSBL{Zone: zone, Client: c}
+	if h := bl.Probe(t.Context()); h.Status != reputation.StatusOK {
+		t.Fatalf("probe: %+v", h)
+	}
+	srv.SetFault("", dnstest.Fault{Answer: []netip.Addr{mpa("127.255.255.255")}})
+	s := &reputation.Scorer{Sources: []reputation.Source{bl}, Concurrency: 4}
+	rep, err := s.Score(t.Context(), netip.MustParsePrefix("11.0.0.0/24"))
+	if err != nil {
+		t.Fatalf("Score: %v", err)
+	}
+	if len(rep.Listings) != 0 || len(rep.Reasons) != 0 {
+		t.Errorf("rate-limit answers became listings: %+v", rep.Reasons)
+	}
+	sr := rep.Sources[0]
+	if rep.Verdict != reputation.VerdictIncomplete || rep.Coverage >= 0.95 || sr.Errors != 256 || len(rep.Unknown) != 256 {
+		t.Errorf("verdict %s, coverage %v, %d errors, %d unknown; want incomplete, < 0.95, 256, 256",
+			rep.Verdict, rep.Coverage, sr.Errors, len(rep.Unknown))
+	}
+	if !strings.Contains(sr.Detail, "rate limited") {
+		t.Errorf("source detail %q does not say it was rate limited", sr.Detail)
+	}
+	for _, u := range rep.Unknown {
+		if !errors.Is(u.Err, sources.ErrRateLimited) {
+			t.Fatalf("unknown %+v does not wrap ErrRateLimited", u)
+		}
+	}
+	// The back-off stopped the zone: a handful of queries reached the list
+	// (those in flight when the first refusal came back), not 256.
+	if n := srv.Total(); n > 2+2*s.Concurrency {
+		t.Errorf("%d queries reached the list after it rate-limited, want the zone stopped", n)
 	}
 }

@@ -345,6 +345,9 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 		Timeout:      o.timeout,
 		AllowSpecial: o.allowSpecial,
 		Progress:     prog.update,
+		// History must be exact: a listing left out of a report could not
+		// be told from a delisting.
+		MaxListings: -1,
 	}
 	ps := make([]netip.Prefix, len(blocks))
 	for i, b := range blocks {

@@ -40,6 +40,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -277,7 +278,11 @@ func writeMap(w io.Writer, r *reputation.Report) {
 	if float64(len(states)) != r.AddressesTotal {
 		return
 	}
-	fmt.Fprintln(w, "  map: . not listed   x listed   # listed critical   ? unknown")
+	legend := "  map: . not listed   x listed   # listed critical   ? unknown"
+	if slices.ContainsFunc(r.Reasons, func(rs reputation.Reason) bool { return rs.Rule == reputation.RuleHot24 }) {
+		legend += "   HOT /24" // larger blocks name their hot /24s under Subnets
+	}
+	fmt.Fprintln(w, legend)
 	for row := 0; row*16 < len(states); row++ {
 		first := states[row*16].Addr
 		fmt.Fprintf(w, "  %-16s ", first)
