@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -473,6 +474,25 @@ func (st *dnsblState) startBackoff(bl *DNSBL) {
 	}
 }
 
+// DNSBLStats are counters of a [DNSBL] since its first use.
+type DNSBLStats struct {
+	// RateLimitWaits counts the queries that had to wait for the zone's
+	// rate limit (Zone.Rate) before they were sent.
+	RateLimitWaits uint64
+	// RateLimitWait is the total time those queries waited.
+	RateLimitWait time.Duration
+}
+
+// Stats returns the DNSBL's counters. It is safe to call at any time, also
+// concurrently with lookups; a DNSBL without a rate limit has none to count.
+func (bl *DNSBL) Stats() DNSBLStats {
+	st := bl.init()
+	if st.limiter == nil {
+		return DNSBLStats{}
+	}
+	return DNSBLStats{RateLimitWaits: st.limiter.waits.Load(), RateLimitWait: time.Duration(st.limiter.waited.Load())}
+}
+
 // bucket is a token bucket: rate tokens per second, holding at most burst.
 // Waiters reserve a token (the count may go negative) and sleep until it is
 // theirs; a waiter whose context ends first returns its token.
@@ -482,6 +502,9 @@ type bucket struct {
 	burst  float64
 	tokens float64
 	last   time.Time
+
+	waits  atomic.Uint64 // waiters that slept
+	waited atomic.Int64  // nanoseconds they slept in total
 }
 
 // newBucket returns a full bucket for rate queries per second; the burst is
@@ -517,6 +540,9 @@ func (b *bucket) wait(ctx context.Context) error {
 	if d == 0 {
 		return nil
 	}
+	b.waits.Add(1)
+	start := time.Now()
+	defer func() { b.waited.Add(int64(time.Since(start))) }()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
