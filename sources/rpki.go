@@ -173,12 +173,11 @@ func cmpOr(s, def string) string {
 }
 
 type vrpBuilder struct {
-	name   string
-	roas   []roa
-	tas    []string
-	taIdx  map[string]uint16
-	header bool
-	lines  int
+	name  string
+	roas  []roa
+	tas   []string
+	taIdx map[string]uint16
+	lines int
 }
 
 // add validates and appends one ROA.
