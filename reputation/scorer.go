@@ -325,46 +325,7 @@ type srcState struct {
 	pl     PrefixLookuper // nil for per-address sources
 	pr     Prober         // nil if the source has no probe
 	health Health
-	pace   *pacer // nil unless Info.Rate is set
-}
-
-// pacer spaces the calls of one source to its Info.Rate. Each call reserves
-// the next free slot and sleeps until it; a cancelled wait gives up its slot.
-type pacer struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     time.Time
-}
-
-func newPacer(rate float64) *pacer {
-	if !(rate > 0) || math.IsInf(rate, 0) {
-		return nil
-	}
-	return &pacer{interval: time.Duration(float64(time.Second) / rate)}
-}
-
-// wait blocks until the caller's slot, or until ctx is done.
-func (p *pacer) wait(ctx context.Context) error {
-	p.mu.Lock()
-	now := time.Now()
-	slot := p.next
-	if slot.Before(now) {
-		slot = now
-	}
-	p.next = slot.Add(p.interval)
-	p.mu.Unlock()
-	d := slot.Sub(now)
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	pacer  Pacer // nil if the source has no rate limit of its own
 }
 
 func newSrcState(src Source) srcState {
@@ -378,9 +339,7 @@ func newSrcState(src Source) srcState {
 	st.pl, _ = src.(PrefixLookuper)
 	st.pr, _ = src.(Prober)
 	st.health = Health{Status: StatusOK}
-	if st.pl == nil {
-		st.pace = newPacer(st.info.Rate)
-	}
+	st.pacer, _ = src.(Pacer)
 	return st
 }
 
@@ -801,8 +760,20 @@ func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
 	t := &r.tasks[i]
 	st := &r.srcs[t.src]
 	res := &r.results[i]
-	if st.pace != nil && st.pace.wait(ctx) != nil {
-		return // interrupted by the caller while waiting for the source's rate
+	if st.pacer != nil {
+		// Before the lookup's timeout starts: waiting for the source's
+		// rate is not the lookup's time.
+		if err := st.pacer.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return // interrupted by the caller while waiting
+			}
+			res.err = &SourceError{Source: st.name, Addr: t.addr, Err: err}
+			if t.block >= 0 {
+				res.err = &SourceError{Source: st.name, Prefix: r.blocks[t.block].p, Err: err}
+			}
+			r.finish(res, false)
+			return
+		}
 	}
 	var lctx context.Context = ctx
 	var lc *lookupCtx
@@ -833,6 +804,11 @@ func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
 		res.err, res.matches, res.listing = nil, nil, Listing{}
 		return
 	}
+	r.finish(res, listed)
+}
+
+// finish records that a task ended with res.
+func (r *run) finish(res *result, listed bool) {
 	res.state = stateDone
 	r.done.Add(1)
 	if res.err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -45,7 +46,7 @@ const (
 var ErrNoClient = errors.New("sources: DNSBL has no DNS client")
 
 // DNSBL is a DNSBL zone queried over DNS. It implements [reputation.Source],
-// [reputation.Prober] and [reputation.Describer].
+// [reputation.Prober], [reputation.Describer] and [reputation.Pacer].
 //
 // A DNSBL is configured by setting its exported fields before first use; Zone
 // and Client are required. Every lookup ends in exactly one of three
@@ -94,7 +95,8 @@ type DNSBL struct {
 
 // dnsblState is the lazily created mutable state of a DNSBL.
 type dnsblState struct {
-	limiter  *bucket // nil when the zone has no rate limit
+	limiter  *bucket      // nil when the zone has no rate limit
+	prepaid  atomic.Int64 // tokens taken by Wait and not yet spent by a query
 	inflight *semaphore.Weighted
 
 	mu           sync.Mutex
@@ -127,8 +129,8 @@ func (bl *DNSBL) Name() string { return bl.Zone.Zone }
 
 // Info reports the kind, the address families the zone answers for, its
 // per-run query budget and its query rate, so the Scorer does not ask about
-// an address family the zone does not serve, samples within the budget and
-// paces its lookups to the rate.
+// an address family the zone does not serve and samples within the budget.
+// The rate is descriptive: the DNSBL enforces it itself (see [DNSBL.Wait]).
 func (bl *DNSBL) Info() reputation.Info {
 	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: bl.Zone.IPv4, IPv6: bl.Zone.IPv6, Budget: bl.Zone.Budget, Rate: bl.Zone.Rate}
 }
@@ -277,6 +279,9 @@ func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wa
 	}
 	qname := string(prefix.AppendQueryName(make([]byte, 0, 74+len(zone)), addr, zone+"."))
 	codes, ttl, err := bl.queryA(ctx, st, qname, addr)
+	if (err != nil || len(codes) == 0) && wantTXT && st.limiter != nil {
+		st.refund() // no TXT query follows
+	}
 	if err != nil {
 		return reputation.Listing{}, err
 	}
@@ -285,6 +290,9 @@ func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wa
 	}
 	ev, err := bl.Zone.Decode(codes)
 	if err != nil {
+		if wantTXT && st.limiter != nil {
+			st.refund() // no TXT query follows
+		}
 		if errors.Is(err, ErrRateLimited) {
 			st.startBackoff(bl)
 		}
@@ -297,11 +305,66 @@ func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wa
 	return l, nil
 }
 
+// Wait implements [reputation.Pacer]: it blocks until the zone's rate
+// (Zone.Rate) allows one more lookup, or until ctx is done, and returns
+// ctx's error then. The Scorer calls it before it starts a lookup's timeout,
+// so waiting for the rate never counts against the lookup (a slow zone makes
+// a run long, never incomplete). It takes the queries of one lookup from the
+// zone's one rate limiter, the one Lookup and Probe use too, so every
+// query -- A, TXT, probes, concurrent Score calls sharing the DNSBL -- is
+// counted once against the rate: one token, and a second one for the TXT
+// query of a zone with Zone.TXT, given back when the lookup needs none. A
+// zone without a rate returns at once.
+func (bl *DNSBL) Wait(ctx context.Context) error {
+	st := bl.init()
+	if st.limiter == nil {
+		return nil
+	}
+	n := 1
+	if bl.Zone.TXT {
+		n = 2
+	}
+	if err := st.limiter.waitN(ctx, n, false); err != nil {
+		return fmt.Errorf("sources: %s: rate limit wait: %w", bl.Zone.Zone, err)
+	}
+	st.prepaid.Add(int64(n))
+	return nil
+}
+
+// token takes a token for one query: one paid in advance by Wait if any,
+// else from the limiter.
+func (st *dnsblState) token(ctx context.Context) error {
+	for {
+		p := st.prepaid.Load()
+		if p <= 0 {
+			return st.limiter.waitN(ctx, 1, true)
+		}
+		if st.prepaid.CompareAndSwap(p, p-1) {
+			return nil
+		}
+	}
+}
+
+// refund gives back a token paid in advance for a TXT query that is not
+// sent (the address is not listed), so it does not cost the zone's rate.
+func (st *dnsblState) refund() {
+	for {
+		p := st.prepaid.Load()
+		if p <= 0 {
+			return
+		}
+		if st.prepaid.CompareAndSwap(p, p-1) {
+			st.limiter.give(1)
+			return
+		}
+	}
+}
+
 // exchange sends one query through the rate limiter, mapping transport
 // failures to ErrTimeout and failure rcodes to *RcodeError.
 func (bl *DNSBL) exchange(ctx context.Context, st *dnsblState, qname string, qtype uint16, addr netip.Addr) (*dns.Msg, error) {
 	if st.limiter != nil {
-		if err := st.limiter.wait(ctx); err != nil {
+		if err := st.token(ctx); err != nil {
 			return nil, bl.waitFailed(ctx, "rate limit wait for "+addr.String(), err)
 		}
 	}
@@ -491,9 +554,10 @@ func newBucket(rate float64) *bucket {
 	return &bucket{rate: rate, burst: burst, tokens: burst, last: time.Now()}
 }
 
-// wait takes one token, sleeping until it is available or ctx ends. It
-// returns at once, without taking a token, when ctx would end first.
-func (b *bucket) wait(ctx context.Context) error {
+// waitN takes n tokens, sleeping until they are available or ctx ends;
+// a wait that ends early gives the tokens back. With early set it returns
+// at once, without taking a token, when ctx's deadline would pass first.
+func (b *bucket) waitN(ctx context.Context, n int, early bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -503,13 +567,13 @@ func (b *bucket) wait(ctx context.Context) error {
 		b.tokens = min(b.burst, b.tokens+elapsed.Seconds()*b.rate)
 	}
 	b.last = now
-	b.tokens--
+	b.tokens -= float64(n)
 	var d time.Duration
 	if b.tokens < 0 {
 		d = time.Duration(math.Ceil(-b.tokens / b.rate * float64(time.Second)))
 	}
-	if dl, ok := ctx.Deadline(); ok && d > 0 && dl.Before(now.Add(d)) {
-		b.tokens++
+	if dl, ok := ctx.Deadline(); early && ok && d > 0 && dl.Before(now.Add(d)) {
+		b.tokens += float64(n)
 		b.mu.Unlock()
 		return fmt.Errorf("next query allowed in %s, after the deadline: %w", d, context.DeadlineExceeded)
 	}
@@ -523,11 +587,16 @@ func (b *bucket) wait(ctx context.Context) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		b.mu.Lock()
-		b.tokens++
-		b.mu.Unlock()
+		b.give(n)
 		return context.Cause(ctx)
 	}
+}
+
+// give returns n tokens that were taken and will not be used.
+func (b *bucket) give(n int) {
+	b.mu.Lock()
+	b.tokens = min(b.burst, b.tokens+float64(n))
+	b.mu.Unlock()
 }
 
 // Probe checks the zone's RFC 5782 test points (§5, §7): the positive test
