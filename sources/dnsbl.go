@@ -17,6 +17,7 @@ import (
 
 	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
+	"github.com/prefixvet/prefixvet/sources/dnsclient"
 )
 
 // Defaults and fixed periods used by [DNSBL].
@@ -167,7 +168,12 @@ func (bl *DNSBL) Format(f fmt.State, verb rune) {
 //   - [ErrUnsupported] for an address family the zone does not serve (an
 //     IPv4-mapped IPv6 address is queried as IPv6, as RFC 5782 requires);
 //   - [ErrRefused], [ErrRateLimited], [ErrBadKey], [ErrUnknownZone] for the
-//     zone's error codes (ZoneInfo.Errors) and for the REFUSED rcode;
+//     zone's error codes (ZoneInfo.Errors);
+//   - [ErrResolverRefused] (which matches ErrRefused too) for the REFUSED
+//     rcode: the resolver refused, not the list operator;
+//   - the client's own error, not ErrTimeout, when the client cannot send
+//     any query (such as dnsclient.ErrClosed after Close, or
+//     dnsclient.ErrInvalidServer);
 //   - [ErrServFail] for SERVFAIL and any other failure rcode (the error is a
 //     [*RcodeError] recording it);
 //   - [ErrBogusAnswer] for an A record outside 127.0.0.0/8 or for a name
@@ -369,6 +375,10 @@ func (bl *DNSBL) exchange(ctx context.Context, st *dnsblState, qname string, qty
 		}
 	}
 	m, err := bl.Client.Exchange(ctx, qname, qtype)
+	if err != nil && ctx.Err() == nil && unusableClient(err) {
+		// Not a timeout: no query was sent, and none will be.
+		return nil, fmt.Errorf("sources: %s: cannot query for %s: %w", bl.Zone.Zone, addr, bl.scrub(err))
+	}
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%w)", err, cerr)
@@ -383,6 +393,12 @@ func (bl *DNSBL) exchange(ctx context.Context, st *dnsblState, qname string, qty
 		return m, nil
 	}
 	return nil, &RcodeError{Zone: bl.Zone.Zone, Addr: addr, Rcode: m.Rcode}
+}
+
+// unusableClient reports whether err says the DNS client cannot send any
+// query (closed, or configured with a server it cannot use).
+func unusableClient(err error) bool {
+	return errors.Is(err, dnsclient.ErrClosed) || errors.Is(err, dnsclient.ErrInvalidServer)
 }
 
 // scrub returns err, or when a key is set a wrapper whose text has the key
@@ -484,8 +500,8 @@ func (bl *DNSBL) queryTXT(ctx context.Context, st *dnsblState, qname string) str
 }
 
 // RcodeError reports a DNS answer whose rcode is a failure. It wraps
-// [ErrRefused] for REFUSED and [ErrServFail] for SERVFAIL and every other
-// failure rcode.
+// [ErrResolverRefused] (which matches [ErrRefused] too) for REFUSED and
+// [ErrServFail] for SERVFAIL and every other failure rcode.
 type RcodeError struct {
 	Zone  string     // the zone queried (never the keyed name)
 	Addr  netip.Addr // the address looked up; invalid for a probe's TXT query
@@ -506,10 +522,10 @@ func (e *RcodeError) Error() string {
 	return e.Unwrap().Error() + ": " + e.Zone + ": " + name + what
 }
 
-// Unwrap returns [ErrRefused] or [ErrServFail].
+// Unwrap returns [ErrResolverRefused] or [ErrServFail].
 func (e *RcodeError) Unwrap() error {
 	if e.Rcode == dns.RcodeRefused {
-		return ErrRefused
+		return ErrResolverRefused
 	}
 	return ErrServFail
 }
@@ -721,6 +737,14 @@ func (bl *DNSBL) probeOne(ctx context.Context, st *dnsblState, addr netip.Addr) 
 func (bl *DNSBL) probeFailure(point netip.Addr, err error) reputation.Health {
 	res := bl.resolverName()
 	switch {
+	case unusableClient(err):
+		return reputation.Health{Status: reputation.StatusUnreachable,
+			Detail: fmt.Sprintf("cannot query test point %s: %s", point, bl.redact(err.Error())), Err: err}
+	case errors.Is(err, ErrResolverRefused):
+		// The REFUSED rcode comes from the resolver asked, not from the
+		// list: it does not serve this client (or this zone).
+		return reputation.Health{Status: reputation.StatusRefused,
+			Detail: fmt.Sprintf("%s answered REFUSED for test point %s: the resolver refuses this client or zone (check its access control), not the list operator", res, point), Err: err}
 	case errors.Is(err, ErrRefused), errors.Is(err, ErrRateLimited), errors.Is(err, ErrBadKey), errors.Is(err, ErrUnknownZone):
 		return reputation.Health{Status: reputation.StatusRefused,
 			Detail: fmt.Sprintf("%s refused by the list operator at test point %s: %s", res, point, shortCause(err)), Err: err}
