@@ -46,8 +46,9 @@ type Scorer struct {
 	// one call, across all blocks and sources; 0 or less means
 	// DefaultConcurrency. Limits of a single upstream belong to its source.
 	Concurrency int
-	// Timeout bounds each lookup and each probe: the source gets a context
-	// that behaves as [context.WithTimeout](ctx, Timeout) would. 0 means
+	// Timeout bounds each lookup and each probe: the source gets
+	// [context.WithTimeout](ctx, Timeout), started after the source's
+	// [Pacer] (if any) let the lookup go. 0 means
 	// DefaultTimeout and a negative value means no per-lookup limit (only
 	// ctx applies).
 	Timeout time.Duration
@@ -739,24 +740,19 @@ func (r *run) execute(ctx context.Context) {
 }
 
 func (r *run) work(ctx context.Context, next *atomic.Int64) {
-	var w *lookupWorker
-	if r.timeout > 0 {
-		w = &lookupWorker{parent: ctx}
-		defer w.close()
-	}
 	n := int64(len(r.tasks))
 	for ctx.Err() == nil {
 		i := next.Add(1) - 1
 		if i >= n {
 			return
 		}
-		r.do(ctx, w, int(i))
+		r.do(ctx, int(i))
 	}
 }
 
-// do runs task i. With a per-lookup timeout, the lookup gets a context that
-// behaves as context.WithTimeout(ctx, Timeout) would (see lookupCtx).
-func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
+// do runs task i. With a per-lookup timeout, the lookup gets
+// context.WithTimeout(ctx, Timeout), started after the source's Pacer.
+func (r *run) do(ctx context.Context, i int) {
 	t := &r.tasks[i]
 	st := &r.srcs[t.src]
 	res := &r.results[i]
@@ -775,11 +771,9 @@ func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
 			return
 		}
 	}
-	var lctx context.Context = ctx
-	var lc *lookupCtx
-	if w != nil {
-		lc = w.start(r.timeout)
-		lctx = lc
+	lctx, cancel := ctx, context.CancelFunc(nil)
+	if r.timeout > 0 {
+		lctx, cancel = context.WithTimeout(ctx, r.timeout)
 	}
 	var listed bool
 	if t.block >= 0 {
@@ -796,8 +790,8 @@ func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
 			res.err = &SourceError{Source: st.name, Addr: t.addr, Err: res.err}
 		}
 	}
-	if lc != nil {
-		w.finish(lc)
+	if cancel != nil {
+		cancel()
 	}
 	if res.err != nil && ctx.Err() != nil {
 		// Interrupted by the caller: not an answer, not a source failure.
