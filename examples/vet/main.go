@@ -47,6 +47,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -245,11 +246,12 @@ func vet(ctx context.Context, o *options, srcs []reputation.Source, blocks []net
 		AllowSpecial: o.allowSpecial,
 	}
 	var bar *progressBar
+	var opts reputation.ScoreOptions
 	if o.progress && isTerminal(stderr) {
 		bar = &progressBar{w: stderr}
-		s.Progress = bar.update
+		opts.Progress = bar.update
 	}
-	reports, err := s.ScoreAll(ctx, blocks)
+	reports, err := s.ScoreAllWith(ctx, blocks, opts)
 	bar.finish()
 	for _, r := range reports {
 		if r == nil {
@@ -346,7 +348,11 @@ func writeMap(w io.Writer, r *reputation.Report) {
 	if float64(len(states)) != r.AddressesTotal {
 		return
 	}
-	fmt.Fprintln(w, "  map: . not listed   x listed   # listed critical   ? unknown")
+	legend := "  map: . not listed   x listed   # listed critical   ? unknown"
+	if slices.ContainsFunc(r.Reasons, func(rs reputation.Reason) bool { return rs.Rule == reputation.RuleHot24 }) {
+		legend += "   HOT /24" // larger blocks name their hot /24s under Subnets
+	}
+	fmt.Fprintln(w, legend)
 	for row := 0; row*16 < len(states); row++ {
 		first := states[row*16].Addr
 		fmt.Fprintf(w, "  %-16s ", first)
