@@ -194,7 +194,9 @@ func TestWrite_cellsAndJSON(t *testing.T) {
 		{"sampled_v6_56", score(t, ctx, mpp("2001:db8:beef::/56"), 0, &src{name: "v6.example.org", listed: share(0.25, 2, spam("127.0.0.2"))}),
 			[]string{"one cell per checked /64"}},
 		{"sampled_v4_15", score(t, ctx, mpp("198.18.0.0/15"), 0, append(mixed[:3:3], feed{&src{name: "drop", kind: reputation.KindFeed,
-			listed: func(a netip.Addr) (reputation.Evidence, bool) { return drop("127.0.0.2"), a.As4()[2] == 7 && a.As4()[3] >= 128 }}})...),
+			listed: func(a netip.Addr) (reputation.Evidence, bool) {
+				return drop("127.0.0.2"), a.As4()[2] == 7 && a.As4()[3] >= 128
+			}}})...),
 			[]string{"one cell per /24", "Subnets", "hot"}},
 		{"single_v4_32", score(t, ctx, mpp("192.0.2.7/32"), 0, mixed...), nil},
 	}
