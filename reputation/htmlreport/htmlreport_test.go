@@ -409,3 +409,37 @@ func TestWrite_writeError(t *testing.T) {
 		t.Errorf("Write to a failing writer: %v, want %v", err, errWrite)
 	}
 }
+
+// TestWrite_omittedListings: a report whose listings were capped is drawn
+// per /24 from its subnets, whose counts are exact, and says what it left out.
+func TestWrite_omittedListings(t *testing.T) {
+	t.Parallel()
+	s := &reputation.Scorer{AllowSpecial: true, MaxListings: 10, Sources: []reputation.Source{
+		&src{name: "bl.example.org", listed: every(3, spam("127.0.0.2"))},
+		feed{&src{name: "drop", kind: reputation.KindFeed, listed: func(a netip.Addr) (reputation.Evidence, bool) {
+			return drop("127.0.0.2"), a.As4()[2] == 2
+		}}},
+	}}
+	rep, err := s.Score(t.Context(), mpp("198.18.0.0/22"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Omitted) == 0 || len(rep.Subnets) != 4 {
+		t.Fatalf("fixture: omitted %v, %d subnets; want some omitted and 4 subnets", rep.Omitted, len(rep.Subnets))
+	}
+	page := render(t, []*reputation.Report{rep}, htmlreport.Options{})
+	counts := cellCounts(page)
+	want := map[string]int{"listed": 3, "critical": 1} // every /24 has listed addresses; 198.18.2.0/24 is on DROP
+	if diff := cmp.Diff(want, counts[0]); diff != "" {
+		t.Errorf("cells per state (-want +got):\n%s", diff)
+	}
+	for _, say := range []string{
+		"so the map shows each /24 subnet from the report&#39;s exact per-subnet counts",
+		"more listing entries by bl.example.org were left out of the report itself",
+		`data-prefix="198.18.2.0/24"><title>198.18.2.0/24: `,
+	} {
+		if !strings.Contains(page, say) {
+			t.Errorf("page does not say %q", say)
+		}
+	}
+}
