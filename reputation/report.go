@@ -17,17 +17,29 @@ type Report struct {
 	// Prefix is the block scored, masked.
 	Prefix netip.Prefix `json:"prefix"`
 	// Score is 100 minus the points of every reason, clamped to [0, 100] and
-	// rounded to two decimals.
+	// rounded to two decimals. When NotScored is set it is 0 and means
+	// nothing.
 	Score float64 `json:"score"`
+	// NotScored reports that no lookup got a definite answer (coverage 0,
+	// or nothing could be asked), so there was nothing to score: Score is
+	// then 0 rather than a 100 that would read as clean, and the verdict is
+	// [VerdictIncomplete]. Text renderings say "not scored".
+	NotScored bool `json:"not_scored,omitempty"`
 	// Verdict is the conclusion; see [Verdict].
 	Verdict Verdict `json:"verdict"`
 	// AddressesTotal is the number of addresses in the block (exact: it is
 	// a power of two, up to 2^128).
 	AddressesTotal float64 `json:"addresses_total"`
-	// AddressesChecked is the number of distinct addresses asked of
-	// per-address sources. Whole-block sources ([PrefixLookuper]) examine
-	// the whole block in one lookup and are not counted here.
+	// AddressesChecked is the number of distinct addresses that got at
+	// least one definite answer (listed or not listed) from a per-address
+	// source: an address whose every lookup failed or was cut off is not
+	// checked. Whole-block sources ([PrefixLookuper]) examine the whole
+	// block in one lookup and are not counted here; see BlockChecked.
 	AddressesChecked int `json:"addresses_checked"`
+	// BlockChecked reports whether some whole-block source
+	// ([PrefixLookuper]: a feed, a local zone mirror) answered for the
+	// whole block.
+	BlockChecked bool `json:"block_checked,omitempty"`
 	// Sampled reports whether some per-address source was asked about fewer
 	// addresses than the block holds (the block exceeded
 	// [Scorer.MaxAddrs], was an IPv6 /64 or wider, or a source's budget
@@ -75,8 +87,11 @@ type Report struct {
 	// Whitelist holds whitelist evidence ([SeverityAllow]); it is shown,
 	// never scored.
 	Whitelist []ListingReport `json:"whitelist"`
-	// Unknown holds every lookup that got no answer, sorted by source, then
-	// address. The per-source counts are in Sources.
+	// Unknown holds every planned lookup that got no answer, sorted by
+	// source, then address: those that failed (counted in
+	// SourceReport.Errors) and, in an interrupted report, those the
+	// caller's context cut off or that never started (counted in
+	// SourceReport.Interrupted; their error wraps the context's).
 	Unknown []UnknownReport `json:"unknown"`
 	// Subnets breaks a large block down: one entry per /24 of an IPv4 block
 	// larger than a /24, per /48 of an IPv6 block larger than a /48, for
@@ -135,6 +150,9 @@ type SourceReport struct {
 	Queried int `json:"queried"`
 	Listed  int `json:"listed"`
 	Errors  int `json:"errors"`
+	// Interrupted counts the planned lookups that did not finish because
+	// the caller's context was done (Planned = Queried + Interrupted).
+	Interrupted int `json:"interrupted,omitempty"`
 }
 
 // ListingReport is one listed answer: an address from a per-address source,

@@ -69,7 +69,10 @@ type Match struct {
 //
 // Probe must not return a healthy status when it could not tell: a probe that
 // timed out is [StatusUnreachable], never [StatusOK]. Probe returns promptly
-// once ctx is done.
+// once ctx is done. When the caller's ctx is done and the probe found the
+// source unusable with no error other than the context's (or none), the
+// Scorer reads the outcome as the caller's cancellation: the source keeps
+// [StatusOK] with a detail saying it was not probed.
 type Prober interface {
 	Probe(ctx context.Context) Health
 }

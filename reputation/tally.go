@@ -55,8 +55,7 @@ func (r *run) tally(b *block, d time.Duration) *Report {
 		Unknown:        []UnknownReport{},
 	}
 	var planned, answeredAll int
-	var checkedAll bool
-	var checked []bool
+	var checked []bool // per address of b.addrs: some per-address source answered
 	sub := newSubnetTally(b.p)
 	var hot []netip.Addr // addresses listed by address-scope evidence, low or worse
 	for j := range r.srcs {
@@ -75,15 +74,8 @@ func (r *run) tally(b *block, d time.Duration) *Report {
 		perAddr := st.pl == nil
 		w := r.pol.weight(st.name)
 		if perAddr {
-			if sp.sel == nil {
-				checkedAll = true
-			} else if !checkedAll {
-				if checked == nil {
-					checked = make([]bool, len(b.addrs))
-				}
-				for _, i := range sp.sel {
-					checked[i] = true
-				}
+			if checked == nil {
+				checked = make([]bool, len(b.addrs))
 			}
 			rep.Sampled = rep.Sampled || sp.sampled
 		}
@@ -92,12 +84,25 @@ func (r *run) tally(b *block, d time.Duration) *Report {
 		badListed := 0      // per-address: addresses listed low or worse
 		badCovered := 0.0   // whole-block: share covered by entries low or worse
 		var firstErr string // the first failure, for the source's detail
-		for _, ti := range sp.tasks {
+		for k, ti := range sp.tasks {
 			t, res := &r.tasks[ti], &r.results[ti]
 			sr.Planned++
 			if res.state != stateDone {
+				// Cut off by the caller: unknown, like a failed lookup,
+				// but not the source's failure.
 				rep.Interrupted = true
+				sr.Interrupted++
+				rep.Unknown = append(rep.Unknown, r.cutOff(st.name, t, b.p))
 				continue
+			}
+			if res.err == nil && perAddr {
+				if sp.sel != nil {
+					checked[sp.sel[k]] = true
+				} else {
+					checked[k] = true
+				}
+			} else if res.err == nil {
+				rep.BlockChecked = true
 			}
 			sr.Queried++
 			if res.err != nil {
@@ -215,14 +220,9 @@ func (r *run) tally(b *block, d time.Duration) *Report {
 	}
 	rep.Subnets = sub.reports(r.pol.hotThreshold(24), hot)
 
-	switch {
-	case checkedAll:
-		rep.AddressesChecked = len(b.addrs)
-	case checked != nil:
-		for _, ok := range checked {
-			if ok {
-				rep.AddressesChecked++
-			}
+	for _, ok := range checked {
+		if ok {
+			rep.AddressesChecked++
 		}
 	}
 	slices.SortStableFunc(rep.Reasons, func(x, y Reason) int {
@@ -243,6 +243,10 @@ func (r *run) tally(b *block, d time.Duration) *Report {
 	}
 	rep.Score = round2(min(100, max(0, score)))
 	rep.LookupsPlanned, rep.LookupsAnswered = planned, answeredAll
+	if answeredAll == 0 {
+		// Nothing answered: 100 would read as clean.
+		rep.Score, rep.NotScored = 0, true
+	}
 	if planned > 0 {
 		rep.Coverage = round4(float64(answeredAll) / float64(planned))
 	}
@@ -407,6 +411,21 @@ func hotSubnets(listed []netip.Addr, need int) []hotCount {
 	}
 	slices.SortStableFunc(out, func(x, y hotCount) int { return cmp.Compare(y.n, x.n) })
 	return out
+}
+
+// cutOff is the unknown entry of a lookup the caller's ctx cut off.
+func (r *run) cutOff(source string, t *task, p netip.Prefix) UnknownReport {
+	err := r.cause
+	if err == nil { // not reached: only the caller's ctx leaves a lookup pending
+		err = errors.New("not answered: reputation: scoring interrupted")
+	}
+	se := &SourceError{Source: source, Err: err}
+	if t.block >= 0 {
+		se.Prefix = p
+	} else {
+		se.Addr = t.addr
+	}
+	return UnknownReport{Address: se.Addr, Prefix: se.Prefix, Source: source, Error: err.Error(), Err: se}
 }
 
 // addListing records a listed answer (about addr, or about the extent ext

@@ -22,15 +22,25 @@ const textMaxListings = 8
 // WriteText writes r as plain text for a terminal of 80 columns: the
 // verdict and score, the reasons, a table of the sources (with the reason a
 // source was not used or not asked), the listings (at most 8 per source; the
-// JSON form has all), the whitelist evidence and the failed lookups grouped
-// by source (a count, the distinct errors and the addresses as ranges). It
+// JSON form has all), the whitelist evidence and the lookups that got no
+// answer (failed or cut off) grouped by source (a count, the distinct errors
+// and the addresses as ranges). A report with NotScored reads "not scored"
+// instead of a score. It
 // returns the first write error.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := &textWriter{w: w}
-	tw.line("%s: %s, score %s (policy %s)", r.Prefix, strings.ToUpper(string(r.Verdict)), num(r.Score), r.PolicyVersion)
+	score := "score " + num(r.Score)
+	if r.NotScored {
+		score = "not scored"
+	}
+	tw.line("%s: %s, %s (policy %s)", r.Prefix, strings.ToUpper(string(r.Verdict)), score, r.PolicyVersion)
 	checked := fmt.Sprintf("checked %d of %s addresses", r.AddressesChecked, count(r.AddressesTotal))
 	if r.Sampled {
 		checked += fmt.Sprintf(" (sampled, seed %d)", r.Seed)
+	}
+	if r.BlockChecked && r.AddressesChecked == 0 {
+		// Only feeds or mirrors answered: for every address at once.
+		checked = fmt.Sprintf("checked all %s addresses at once (whole-block sources)", count(r.AddressesTotal))
 	}
 	tw.line("%s", checked)
 	tw.line("coverage %s (%d of %d lookups answered), %d ms", floorPercent(r.Coverage),
@@ -102,7 +112,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Unknown) > 0 {
 		tw.section("No answer")
 		for _, g := range groupUnknown(r.Unknown) {
-			tw.wrap("  ", "    ", fmt.Sprintf("%s: %d failed: %s", g.source, g.n, strings.Join(g.spans, ", ")))
+			tw.wrap("  ", "    ", fmt.Sprintf("%s: %d not answered: %s", g.source, g.n, strings.Join(g.spans, ", ")))
 			for _, e := range g.errs {
 				tw.wrap("    ", "      ", e)
 			}

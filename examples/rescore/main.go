@@ -105,6 +105,11 @@
 //	-interval D       run every D (measured from the end of a run) until
 //	                  SIGINT or SIGTERM
 //	-json             print events as JSON lines
+//	-html DIR         after each recorded run, write DIR/index.html (every
+//	                  block's verdict, score and what changed in the run,
+//	                  linking to its page) and one page per block with its
+//	                  latest report (package reputation/htmlreport); files
+//	                  are replaced atomically, pages of removed blocks deleted
 //	-concurrency N    lookups in flight at once (default 64)
 //	-timeout D        time limit of one lookup (default 5s)
 //	-allow-special    score special-purpose space (documentation, private...)
@@ -126,7 +131,9 @@
 //	2  usage or input error (bad flag; bad inventory lines, each reported
 //	   with its line number, and the run does not happen: skipping a line
 //	   would record its blocks as removed and drop their history)
-//	4  store error (cannot open, lock or write the -db file, or it is damaged)
+//	4  store error (cannot open, lock or write the -db file, or it is
+//	   damaged), or the -html pages could not be written (the run is
+//	   recorded)
 //
 // With -interval, rescore runs until a signal and then exits 0 (3 if the
 // signal interrupted a run); a store error ends it with 4, and an input
@@ -178,6 +185,7 @@ type options struct {
 	once         bool
 	interval     time.Duration
 	jsonOut      bool
+	htmlDir      string
 	concurrency  int
 	timeout      time.Duration
 	allowSpecial bool
@@ -206,6 +214,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.once, "once", false, "run once and exit (the default; for cron)")
 	fs.DurationVar(&o.interval, "interval", 0, "run every `D` (from the end of a run) until SIGINT or SIGTERM")
 	fs.BoolVar(&o.jsonOut, "json", false, "print change events as JSON lines")
+	fs.StringVar(&o.htmlDir, "html", "", "after each recorded run, write an index page and one page per block into `DIR`")
 	fs.IntVar(&o.concurrency, "concurrency", reputation.DefaultConcurrency, "lookups in flight at once")
 	fs.DurationVar(&o.timeout, "timeout", reputation.DefaultTimeout, "time limit of one lookup")
 	fs.BoolVar(&o.allowSpecial, "allow-special", false, "score special-purpose space (private, documentation, ...) instead of refusing it")
@@ -229,7 +238,8 @@ resolved and removed blocks.
 
 Exit status (-once): 0 no block review, reject or incomplete; 1 some block
 review or reject; 3 some block incomplete, or the run was not recorded;
-2 usage or input error; 4 store error (including a damaged -db file).
+2 usage or input error; 4 store error (including a damaged -db file) or
+-html pages not written.
 Events are printed only once their run is committed; after a run that did
 not end normally, -replay-since RUN prints the committed events again.
 With -interval: 0 when stopped by a signal between runs, 3 when a signal
@@ -353,7 +363,6 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 		Concurrency:  o.concurrency,
 		Timeout:      o.timeout,
 		AllowSpecial: o.allowSpecial,
-		Progress:     prog.update,
 		// History must be exact: a listing left out of a report could not
 		// be told from a delisting.
 		MaxListings: -1,
@@ -362,7 +371,7 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 	for i, b := range blocks {
 		ps[i] = b.Prefix
 	}
-	reports, err := s.ScoreAll(ctx, ps)
+	reports, err := s.ScoreAllWith(ctx, ps, reputation.ScoreOptions{Progress: prog.update})
 	if err != nil {
 		// Cancelled, or nothing could be asked: the reports say nothing
 		// about the blocks, so they must not become the new baseline.
@@ -430,6 +439,12 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "rescore: run %d: %d blocks in %s (%s), %d events, recorded\n",
 		runID, len(blocks), time.Since(prog.start).Round(time.Millisecond), verdictSummary(rec.Verdicts), len(events))
+	if o.htmlDir != "" {
+		if err := writePages(o.htmlDir, runID, started, blocks, reports, events, removed, prev); err != nil {
+			fmt.Fprintf(stderr, "rescore: run %d recorded, but writing the -html pages failed: %v\n", runID, err)
+			return exitStore
+		}
+	}
 	return exitStatus(reports)
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/prefixvet/prefixvet/examples/internal/metrics"
 	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
+	"github.com/prefixvet/prefixvet/reputation/htmlreport"
 )
 
 // Limits of the handler, with their defaults.
@@ -279,7 +280,58 @@ func (srv *server) score(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	logAttrs(w, slog.String("verdict", string(rep.Verdict)), slog.Float64("score", rep.Score))
-	writeJSON(w, http.StatusOK, rep)
+	writeReport(w, r, rep)
+}
+
+// writeReport writes the report as JSON, or as the HTML page of package
+// htmlreport when the request's Accept header prefers text/html.
+func writeReport(w http.ResponseWriter, r *http.Request, rep *reputation.Report) {
+	w.Header().Add("Vary", "Accept")
+	if !prefersHTML(r.Header.Values("Accept")) {
+		writeJSON(w, http.StatusOK, rep)
+		return
+	}
+	var page bytes.Buffer
+	if err := htmlreport.Write(&page, []*reputation.Report{rep}, htmlreport.Options{}); err != nil {
+		writeError(w, http.StatusInternalServerError, "internal error", "rendering the HTML page failed", nil)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write(page.Bytes()) //nolint:errcheck // the client is gone; the access log has the status
+}
+
+// prefersHTML reports whether an Accept header asks for text/html rather
+// than JSON: text/html is named with a higher quality than
+// application/json, or the same quality and first. Wildcards choose JSON.
+func prefersHTML(accept []string) bool {
+	qHTML, qJSON := -1.0, -1.0
+	htmlFirst := false
+	for _, v := range accept {
+		for _, part := range strings.Split(v, ",") {
+			fields := strings.Split(part, ";")
+			typ := strings.ToLower(strings.TrimSpace(fields[0]))
+			q := 1.0
+			for _, f := range fields[1:] {
+				if k, val, ok := strings.Cut(strings.TrimSpace(f), "="); ok && strings.EqualFold(k, "q") {
+					if x, err := strconv.ParseFloat(val, 64); err == nil {
+						q = x
+					}
+				}
+			}
+			switch typ {
+			case "text/html":
+				if qHTML < 0 {
+					htmlFirst = qJSON < 0
+				}
+				qHTML = max(qHTML, q)
+			case "application/json":
+				qJSON = max(qJSON, q)
+			}
+		}
+	}
+	return qHTML > 0 && (qHTML > qJSON || qHTML == qJSON && htmlFirst)
 }
 
 // decode reads the request body. A non-zero status is an error response.

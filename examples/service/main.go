@@ -25,6 +25,10 @@
 // is never "clean"; a client retries later or alerts, as for any incomplete
 // verdict. (A 504 would discard the answers obtained.)
 //
+// With "Accept: text/html" (preferred over application/json) the same
+// report comes as a self-contained HTML page (package reputation/htmlreport)
+// with the report's JSON embedded; errors stay JSON.
+//
 // GET /healthz probes the sources (reputation.Scorer.Probe) and returns
 // {"status": "ok"|"unavailable", "usable": N, "sources": [...]}: 200 when at
 // least one source is usable, 503 otherwise.
