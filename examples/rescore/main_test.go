@@ -278,14 +278,6 @@ func listedIn(b storedBlock) []string {
 	return out
 }
 
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
 func TestInputErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
