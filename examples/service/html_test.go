@@ -17,7 +17,7 @@ func TestScoreHTML(t *testing.T) {
 	srv := newServer(&reputation.Scorer{Sources: []reputation.Source{feed(t), mirror(t)}, AllowSpecial: true}, config{}, nil)
 	post := func(accept string) *http.Response {
 		req := httptest.NewRequestWithContext(t.Context(), "POST", "/v1/score", strings.NewReader(`{"prefix": "198.51.100.0/24"}`))
-		req.Header.Set("Content-Type", "application/json") // the service answers 415 otherwise
+		req.Header.Set("Content-Type", "application/json")
 		if accept != "" {
 			req.Header.Set("Accept", accept)
 		}
