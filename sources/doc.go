@@ -76,7 +76,11 @@
 // (Category "bogon") are informational, never abuse. [Fetcher] keeps a List
 // fresh over HTTP with conditional GET, a minimum interval
 // ([DefaultMinInterval], one hour), a size cap and the last good List kept on
-// failure; the caller calls [Fetcher.Refresh].
+// failure; the caller calls [Fetcher.Refresh]. Loads are streamed and capped
+// by bytes ([DefaultMaxBytes]) and by entries ([DefaultMaxEntries]), so a
+// hostile feed costs what the caps allow; a Content-Length over the size
+// cap is refused unread, and redirects to another host or from https to
+// http are refused ([ErrRedirect]) unless [Fetcher.AnyRedirect] is set.
 //
 // # Zone mirrors
 //
