@@ -3,10 +3,13 @@ package sources
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -270,58 +273,155 @@ type nested struct {
 
 // buildNested sorts recs by key (real exports come sorted, and then the
 // sort is skipped) and indexes them.
+//
+// Sorted CIDR prefixes are cut into elementary intervals with a stack: a
+// prefix's interval pieces lie between its children, and the deepest
+// prefix covering a piece is the top of the stack. This is what an
+// ipset.Builder with a "deepest id wins" resolver computes, without its
+// span slices, sorts and heap (they took most of the time and memory of
+// loading a million routes).
 func buildNested[T any](recs []T, key func(T) pkey) (*nested, error) {
 	cmpRec := func(a, b T) int { return key(a).compare(key(b)) }
 	if !slices.IsSortedFunc(recs, cmpRec) {
 		slices.SortFunc(recs, cmpRec)
 	}
 	n := &nested{key: func(i int) pkey { return key(recs[i]) }}
-	n4 := 0
 	groups := 0
 	for i := range recs {
-		k := key(recs[i])
-		if i == 0 || key(recs[i-1]) != k {
+		if i == 0 || key(recs[i-1]) != key(recs[i]) {
 			groups++
-			if k.v4 {
-				n4++
-			}
 		}
 	}
 	n.first = make([]uint32, 0, groups+1)
 	n.parent = make([]int32, 0, groups)
-	var b ipset.Builder
-	b.Grow(n4, groups-n4)
-	var stack []int32
 	for i := range recs {
-		k := key(recs[i])
-		if i > 0 && key(recs[i-1]) == k {
+		if i > 0 && key(recs[i-1]) == key(recs[i]) {
 			continue
 		}
-		g := int32(len(n.first))
 		n.first = append(n.first, uint32(i))
-		for len(stack) > 0 && !n.groupKey(stack[len(stack)-1]).contains(k) {
-			stack = stack[:len(stack)-1]
-		}
-		par := int32(-1)
-		if len(stack) > 0 {
-			par = stack[len(stack)-1]
-		}
-		n.parent = append(n.parent, par)
-		stack = append(stack, g)
-		if err := b.AddPrefix(k.prefix(), uint32(g)); err != nil {
-			return nil, err
-		}
 	}
 	n.first = append(n.first, uint32(len(recs)))
-	set, err := b.Build(func(ids []uint32) (uint32, bool) {
-		// ids are ascending group numbers; the deepest prefix sorts last.
-		return ids[len(ids)-1], true
+
+	// Count the intervals first, so that the interval slices are allocated
+	// once at their final size.
+	var c4, c6 int
+	n.walk(func(_ int32, v4 bool, _, _ ipset.U128) {
+		if v4 {
+			c4++
+		} else {
+			c6++
+		}
 	})
+	s := ipset.Sorted{
+		Start4: make([]uint32, 0, c4), End4: make([]uint32, 0, c4), Pay4: make([]uint32, 0, c4),
+		Start6: make([]ipset.U128, 0, c6), End6: make([]ipset.U128, 0, c6), Pay6: make([]uint32, 0, c6),
+	}
+	n.parent = n.walk(func(g int32, v4 bool, from, to ipset.U128) {
+		if v4 {
+			s.Start4, s.End4, s.Pay4 = append(s.Start4, uint32(from.Lo)), append(s.End4, uint32(to.Lo)), append(s.Pay4, uint32(g))
+		} else {
+			s.Start6, s.End6, s.Pay6 = append(s.Start6, from), append(s.End6, to), append(s.Pay6, uint32(g))
+		}
+	})
+	set, err := ipset.FromSorted(s)
 	if err != nil {
 		return nil, err
 	}
 	n.set = set
 	return n, nil
+}
+
+// walk cuts the sorted groups into elementary intervals, calling emit for
+// each in ascending order with the deepest group covering it, and returns
+// the parent of every group (-1 for none). IPv4 addresses are passed as
+// their value in the low 32 bits.
+func (n *nested) walk(emit func(g int32, v4 bool, from, to ipset.U128)) []int32 {
+	type frame struct {
+		g  int32
+		to ipset.U128
+	}
+	parent := n.parent[:0]
+	var stack []frame
+	var cur ipset.U128 // first address of the top group not yet emitted
+	var v4 bool        // the family of the groups on the stack
+	exhausted := false // cur ran past the last address
+	pop := func() {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if exhausted || cmpU128(cur, top.to) > 0 {
+			return
+		}
+		emit(top.g, v4, cur, top.to)
+		if top.to == maxU128() {
+			exhausted = true
+			return
+		}
+		cur = addU128(top.to, 1)
+	}
+	groups := len(n.first) - 1
+	for g := range int32(groups) {
+		k := n.groupKey(g)
+		from, to := k.span()
+		for len(stack) > 0 && (k.v4 != v4 || cmpU128(from, stack[len(stack)-1].to) > 0) {
+			pop()
+		}
+		par := int32(-1)
+		if len(stack) > 0 {
+			par = stack[len(stack)-1].g
+			if !exhausted && cmpU128(cur, from) < 0 {
+				emit(par, v4, cur, addU128(from, ^uint64(0)))
+			}
+		}
+		parent = append(parent, par)
+		stack = append(stack, frame{g, to})
+		cur, v4, exhausted = from, k.v4, false
+	}
+	for len(stack) > 0 {
+		pop()
+	}
+	return parent
+}
+
+// span returns the first and last address of k, IPv4 in the low 32 bits.
+func (k pkey) span() (from, to ipset.U128) {
+	from = ipset.U128{Hi: binary.BigEndian.Uint64(k.a[:8]), Lo: binary.BigEndian.Uint64(k.a[8:])}
+	hostBits := 128 - int(k.bits)
+	if k.v4 {
+		from.Hi, from.Lo = 0, from.Lo&0xffffffff
+		hostBits = 32 - int(k.bits)
+	}
+	to = from
+	switch {
+	case hostBits >= 128:
+		to = maxU128()
+	case hostBits > 64:
+		to.Hi |= 1<<(hostBits-64) - 1
+		to.Lo = ^uint64(0)
+	case hostBits == 64:
+		to.Lo = ^uint64(0)
+	case hostBits > 0:
+		to.Lo |= 1<<hostBits - 1
+	}
+	return from, to
+}
+
+func maxU128() ipset.U128 { return ipset.U128{Hi: ^uint64(0), Lo: ^uint64(0)} }
+
+func cmpU128(a, b ipset.U128) int {
+	if c := cmp.Compare(a.Hi, b.Hi); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Lo, b.Lo)
+}
+
+// addU128 returns a+d, where d is 1 or ^0 (that is, -1), modulo 2^128.
+func addU128(a ipset.U128, d uint64) ipset.U128 {
+	lo, c := bits.Add64(a.Lo, d, 0)
+	hi := a.Hi + c
+	if d == ^uint64(0) {
+		hi-- // sign extension of -1 into the high half
+	}
+	return ipset.U128{Hi: hi, Lo: lo}
 }
 
 // groupKey returns the prefix of group g.
