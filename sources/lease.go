@@ -44,6 +44,78 @@ func ParseASN(s string) (uint32, error) {
 	return uint32(n), nil
 }
 
+// parseASNBytes is [ParseASN] on bytes, without allocating for a plain
+// "AS64500" or "64500"; other text (spaces, more than ten digits, errors)
+// takes ParseASN's own path, so results and errors are the same.
+func parseASNBytes(b []byte) (uint32, error) {
+	t := b
+	if len(t) > 2 && t[0]|0x20 == 'a' && t[1]|0x20 == 's' {
+		t = t[2:]
+	}
+	if n, ok := parseDigits(t); ok {
+		return n, nil
+	}
+	return ParseASN(string(b))
+}
+
+// parseSmallInt parses one to three decimal digits, the form of prefix
+// lengths, without allocating; ok=false sends other text to strconv.
+func parseSmallInt(b []byte) (n int, ok bool) {
+	if len(b) == 0 || len(b) > 3 {
+		return 0, false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// parseAddr4 parses a dotted-quad IPv4 address as [netip.ParseAddr] does,
+// without allocating. It accepts only what ParseAddr accepts (no leading
+// zeros, octets up to 255), so ok=false means: ask ParseAddr, which also
+// reads IPv6 and words the errors.
+func parseAddr4(b []byte) (netip.Addr, bool) {
+	var a [4]byte
+	i := 0
+	for k := range 4 {
+		if k > 0 {
+			if i >= len(b) || b[i] != '.' {
+				return netip.Addr{}, false
+			}
+			i++
+		}
+		start, v := i, 0
+		for i < len(b) && i-start < 3 && b[i] >= '0' && b[i] <= '9' {
+			v = v*10 + int(b[i]-'0')
+			i++
+		}
+		if i == start || v > 255 || i-start > 1 && b[start] == '0' {
+			return netip.Addr{}, false
+		}
+		a[k] = byte(v)
+	}
+	if i != len(b) {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(a), true
+}
+
+// parsePrefixBytes is [netip.ParsePrefix] on bytes, allocating only for
+// what the IPv4 fast path leaves to it (IPv6, errors).
+func parsePrefixBytes(b []byte) (netip.Prefix, error) {
+	if a, l, ok := bytes.Cut(b, []byte{'/'}); ok && len(l) > 0 && (len(l) == 1 || l[0] != '0') {
+		if addr, ok := parseAddr4(a); ok {
+			if bits, ok := parseSmallInt(l); ok && bits <= 32 {
+				return netip.PrefixFrom(addr, bits), nil
+			}
+		}
+	}
+	return netip.ParsePrefix(string(b))
+}
+
 // formatASN returns "AS64500".
 func formatASN(asn uint32) string { return "AS" + strconv.FormatUint(uint64(asn), 10) }
 

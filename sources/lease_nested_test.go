@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
@@ -77,4 +78,40 @@ func TestBuildNestedMatchesBuilder(t *testing.T) {
 			t.Fatalf("round %d: intervals\n%v\nwant\n%v", round, got, want)
 		}
 	}
+}
+
+// FuzzFastParsers checks that the allocation-free parsers of the loaders
+// agree with the standard ones they stand in for, results and errors.
+func FuzzFastParsers(f *testing.F) {
+	for _, s := range []string{
+		"192.0.2.0/24", "0.0.0.0/0", "255.255.255.255/32", "1.2.3.4/33", "01.2.3.4/8",
+		"1.2.3.4/08", "1.2.3.4/", "1.2.3/8", "1.2.3.4.5/8", "256.0.0.0/8", "2001:db8::/32",
+		"::ffff:1.2.3.4/120", "1.2.3.4/+8", "AS64500", "as0", "4294967296", "0004294967295",
+		" AS1", "AS", "1.2.3.4", "1..2.3", "", "999", "1000",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := []byte(s)
+		gp, gerr := parsePrefixBytes(b)
+		wp, werr := netip.ParsePrefix(s)
+		if gp != wp || (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+			t.Errorf("parsePrefixBytes(%q) = %v, %v; netip.ParsePrefix: %v, %v", s, gp, gerr, wp, werr)
+		}
+		if a, ok := parseAddr4(b); ok {
+			if w, err := netip.ParseAddr(s); err != nil || w != a {
+				t.Errorf("parseAddr4(%q) = %v; netip.ParseAddr: %v, %v", s, a, w, err)
+			}
+		}
+		ga, gerr := parseASNBytes(b)
+		wa, werr := ParseASN(s)
+		if ga != wa || (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+			t.Errorf("parseASNBytes(%q) = %v, %v; ParseASN: %v, %v", s, ga, gerr, wa, werr)
+		}
+		if n, ok := parseSmallInt(b); ok {
+			if w, err := strconv.Atoi(s); err != nil || w != n {
+				t.Errorf("parseSmallInt(%q) = %d; strconv.Atoi: %d, %v", s, n, w, err)
+			}
+		}
+	})
 }

@@ -132,12 +132,21 @@ func ReadOrigins(r io.Reader, cfg OriginsConfig) (*Origins, error) {
 		if !ok1 || !ok2 {
 			return fmt.Errorf("%w: want prefix<TAB>length<TAB>origin", ErrSyntax)
 		}
-		addr, err := netip.ParseAddr(string(a))
-		if err != nil || addr.Zone() != "" {
-			return fmt.Errorf("%w: bad prefix %q", ErrSyntax, a)
+		addr, ok := parseAddr4(a)
+		if !ok {
+			var err error
+			if addr, err = netip.ParseAddr(string(a)); err != nil || addr.Zone() != "" {
+				return fmt.Errorf("%w: bad prefix %q", ErrSyntax, a)
+			}
 		}
-		bits, err := strconv.Atoi(string(l))
-		if err != nil || bits < 1 || bits > addr.BitLen() {
+		bits, ok := parseSmallInt(l)
+		if !ok {
+			var err error
+			if bits, err = strconv.Atoi(string(l)); err != nil {
+				return fmt.Errorf("%w: bad length %q", ErrSyntax, l)
+			}
+		}
+		if bits < 1 || bits > addr.BitLen() {
 			return fmt.Errorf("%w: bad length %q", ErrSyntax, l)
 		}
 		p := netip.PrefixFrom(addr, bits)

@@ -178,11 +178,14 @@ type vrpBuilder struct {
 	tas   []string
 	taIdx map[string]uint16
 	lines int
+	// prefix holds the "prefix" value of the JSON ROA being read (the
+	// reader's token buffer is reused by the next value).
+	prefix []byte
 }
 
 // add validates and appends one ROA.
-func (b *vrpBuilder) add(asn uint32, prefix string, maxLen int, hasMax bool, ta string) error {
-	p, err := netip.ParsePrefix(prefix)
+func (b *vrpBuilder) add(asn uint32, prefix []byte, maxLen int, hasMax bool, ta string) error {
+	p, err := parsePrefixBytes(prefix)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrSyntax, err)
 	}
@@ -250,7 +253,7 @@ func (b *vrpBuilder) csvLine(_ int, raw []byte) error {
 	if len(f) > 3 {
 		ta = strings.TrimSpace(f[3])
 	}
-	return b.add(asn, strings.TrimSpace(f[1]), maxLen, ml != "", ta)
+	return b.add(asn, []byte(strings.TrimSpace(f[1])), maxLen, ml != "", ta)
 }
 
 // readJSON reads the rpki-client/Routinator JSON document, streaming the
@@ -273,8 +276,10 @@ func (b *vrpBuilder) readJSON(ld *loader) error {
 		return j.array(func() error {
 			line := j.line
 			var asn uint32
-			var prefix, ta string
+			var ta string
 			var maxLen int
+			var hasPrefix bool
+			b.prefix = b.prefix[:0]
 			var hasMax, hasASN bool
 			var bad error
 			err := j.object(func(k []byte) error {
@@ -284,19 +289,22 @@ func (b *vrpBuilder) readJSON(ld *loader) error {
 				case "asn":
 					if tok, _, err = j.scalar(); err == nil {
 						hasASN = true
-						if asn, err = ParseASN(string(tok)); err != nil {
+						if asn, err = parseASNBytes(tok); err != nil {
 							bad, err = err, nil
 						}
 					}
 				case "prefix":
 					if tok, _, err = j.scalar(); err == nil {
-						prefix = string(tok)
+						b.prefix, hasPrefix = append(b.prefix[:0], tok...), len(tok) > 0
 					}
 				case "maxLength":
 					if tok, _, err = j.scalar(); err == nil {
 						hasMax = true
-						if maxLen, err = strconv.Atoi(string(tok)); err != nil {
-							bad, err = fmt.Errorf("%w: bad maxLength %q", ErrSyntax, tok), nil
+						var ok bool
+						if maxLen, ok = parseSmallInt(tok); !ok {
+							if maxLen, err = strconv.Atoi(string(tok)); err != nil {
+								bad, err = fmt.Errorf("%w: bad maxLength %q", ErrSyntax, tok), nil
+							}
 						}
 					}
 				case "ta":
@@ -327,13 +335,13 @@ func (b *vrpBuilder) readJSON(ld *loader) error {
 			case bad != nil:
 			case !hasASN:
 				bad = fmt.Errorf("%w: ROA without asn", ErrSyntax)
-			case prefix == "":
+			case !hasPrefix:
 				bad = fmt.Errorf("%w: ROA without prefix", ErrSyntax)
 			default:
-				bad = b.add(asn, prefix, maxLen, hasMax, ta)
+				bad = b.add(asn, b.prefix, maxLen, hasMax, ta)
 			}
 			if bad != nil {
-				return ld.errs.add(line, []byte(prefix), bad)
+				return ld.errs.add(line, b.prefix, bad)
 			}
 			return nil
 		})
