@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
 )
@@ -436,11 +437,8 @@ func lookupPrefix(set *ipset.Set, p netip.Prefix, listing func(uint32) reputatio
 	if !p.IsValid() {
 		return nil, fmt.Errorf("%w: invalid prefix", ErrSyntax)
 	}
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	p = p.Masked()
-	first, last := p.Addr(), ipset.LastAddr(p)
+	r := prefix.RangeOf(prefix.Unmap(p))
+	first, last := r.From(), r.To()
 	var buf [4]ipset.Interval
 	ivs := set.AppendOverlapping(buf[:0], first, last)
 	if len(ivs) == 0 {
@@ -450,7 +448,9 @@ func lookupPrefix(set *ipset.Set, p netip.Prefix, listing func(uint32) reputatio
 	for _, iv := range ivs {
 		lst := listing(iv.Payload)
 		if !first.Less(iv.From) && !iv.To.Less(last) {
-			out = append(out, reputation.Match{Prefix: ipset.Widest(p, iv.From, iv.To), Listing: lst})
+			// The widest block of the extent that holds first holds all of p.
+			w, _ := prefix.RangeFrom(iv.From, iv.To).WidestPrefix(first)
+			out = append(out, reputation.Match{Prefix: w, Listing: lst})
 			continue
 		}
 		from, to := iv.From, iv.To
@@ -461,7 +461,7 @@ func lookupPrefix(set *ipset.Set, p netip.Prefix, listing func(uint32) reputatio
 			to = last
 		}
 		var pbuf [8]netip.Prefix
-		for _, q := range ipset.AppendPrefixes(pbuf[:0], from, to) {
+		for _, q := range prefix.RangeFrom(from, to).AppendPrefixes(pbuf[:0]) {
 			out = append(out, reputation.Match{Prefix: q, Listing: lst})
 		}
 	}

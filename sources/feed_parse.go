@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
 )
 
@@ -156,14 +157,11 @@ func parseExtent(s string) (from, to netip.Addr, err error) {
 		if perr != nil {
 			return from, to, fmt.Errorf("%w: %v", ErrSyntax, perr)
 		}
-		if p.Addr().Is4In6() {
-			if p.Bits() < 96 {
-				return from, to, fmt.Errorf("%w: IPv4-mapped prefix shorter than /96", ErrSyntax)
-			}
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		if p.Addr().Is4In6() && p.Bits() < 96 {
+			return from, to, fmt.Errorf("%w: IPv4-mapped prefix shorter than /96", ErrSyntax)
 		}
-		p = p.Masked()
-		from, to = p.Addr(), ipset.LastAddr(p)
+		r := prefix.RangeOf(prefix.Unmap(p))
+		from, to = r.From(), r.To()
 	case strings.Contains(s, "-"):
 		a, b, _ := strings.Cut(s, "-")
 		if from, err = parseAddr(strings.TrimSpace(a)); err != nil {
@@ -184,8 +182,7 @@ func parseExtent(s string) (from, to netip.Addr, err error) {
 		}
 		to = from
 	}
-	if from == netip.IPv4Unspecified() && to == netip.MustParseAddr("255.255.255.255") ||
-		from == netip.IPv6Unspecified() && to == ipset.LastAddr(netip.PrefixFrom(from, 0)) {
+	if p, ok := prefix.RangeFrom(from, to).Prefix(); ok && p.Bits() == 0 {
 		return from, to, ErrWholeSpace
 	}
 	return from, to, nil

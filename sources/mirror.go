@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
 )
@@ -537,7 +538,7 @@ func (p *zoneParser) line(s string) error {
 			return fmt.Errorf("%w: duplicated entry for %s", ErrSyntax, pfx)
 		}
 		p.seen[pfx] = true
-		from, to, level = pfx.Addr(), ipset.LastAddr(pfx), int16(128-bits)
+		from, to, level = pfx.Addr(), prefix.RangeOf(pfx).To(), int16(128-bits)
 		return p.add(from, to, piece{level: level, rr: rr})
 	case DatasetIP6TSet:
 		a, bits, rest := ip6prefix(s)
@@ -557,7 +558,7 @@ func (p *zoneParser) line(s string) error {
 		if excl {
 			rr = -1
 		}
-		return p.add(pfx.Addr(), ipset.LastAddr(pfx), piece{level: int16(128 - bits), rr: rr})
+		return p.add(pfx.Addr(), prefix.RangeOf(pfx).To(), piece{level: int16(128 - bits), rr: rr})
 	}
 	return errInvalidAddress
 }

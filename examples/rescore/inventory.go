@@ -55,9 +55,7 @@ func readInventory(name string, r io.Reader, allowSpecial bool) ([]block, error)
 			return nil, fmt.Errorf("%s:%d: %w; write one block per line (CIDR, address or range), then an optional label, or comment the line out with #", name, n, err)
 		}
 		for p := range rg.Prefixes() {
-			if p.Addr().Is4In6() {
-				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-			}
+			p = prefix.Unmap(p)
 			if !allowSpecial {
 				if err := prefix.CheckVettable(p); err != nil {
 					return nil, fmt.Errorf("%s:%d: %w; remove the line or run with -allow-special to score it anyway", name, n, err)
