@@ -2,7 +2,6 @@ package sources
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -16,17 +15,16 @@ import (
 // feedParser turns feed lines into spans of an ipset.Builder whose ids are
 // indices into metas.
 type feedParser struct {
-	name    string
-	format  Format
-	b       ipset.Builder
-	metas   []entryMeta
-	metaIdx map[entryMeta]uint32
-	meta    FeedMeta
+	name   string
+	format Format
+	b      ipset.Builder
+	metas  interner[entryMeta]
+	meta   FeedMeta
 }
 
 func (p *feedParser) line(raw []byte) error {
 	if !utf8.Valid(raw) {
-		return fmt.Errorf("%w: not UTF-8 text", ErrSyntax)
+		return syntaxErrorf("not UTF-8 text")
 	}
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s[0] == '#' {
@@ -53,17 +51,17 @@ func (p *feedParser) line(raw []byte) error {
 			addr, count, ok = strings.Cut(s, " ")
 		}
 		if !ok {
-			return fmt.Errorf("%w: missing count", ErrSyntax)
+			return syntaxErrorf("missing count")
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(count))
 		if err != nil || n < 0 || n > 1<<30 {
-			return fmt.Errorf("%w: bad count %q", ErrSyntax, strings.TrimSpace(count))
+			return syntaxErrorf("bad count %q", strings.TrimSpace(count))
 		}
 		return p.add(strings.TrimSpace(addr), entryMeta{count: n})
 	default:
 		s = stripComment(s)
 		if f := strings.Fields(s); len(f) != 1 {
-			return fmt.Errorf("%w: unexpected text after address", ErrSyntax)
+			return syntaxErrorf("unexpected text after address")
 		}
 		return p.add(s, entryMeta{})
 	}
@@ -106,7 +104,7 @@ type dropRecord struct {
 func (p *feedParser) dropJSON(s string) error {
 	var rec dropRecord
 	if err := json.Unmarshal([]byte(s), &rec); err != nil {
-		return fmt.Errorf("%w: %v", ErrSyntax, err)
+		return syntaxErrorf("%v", err)
 	}
 	if rec.Type == "metadata" {
 		if rec.Timestamp > 0 {
@@ -118,13 +116,13 @@ func (p *feedParser) dropJSON(s string) error {
 		return nil
 	}
 	if rec.Type != "" {
-		return fmt.Errorf("%w: unknown record type %q", ErrSyntax, rec.Type)
+		return syntaxErrorf("unknown record type %q", rec.Type)
 	}
 	if rec.CIDR == "" {
-		return fmt.Errorf("%w: record without cidr", ErrSyntax)
+		return syntaxErrorf("record without cidr")
 	}
 	if _, err := netip.ParsePrefix(rec.CIDR); err != nil {
-		return fmt.Errorf("%w: %v", ErrSyntax, err)
+		return syntaxErrorf("%v", err)
 	}
 	return p.add(rec.CIDR, entryMeta{id: rec.SBLID, rir: rec.RIR})
 }
@@ -136,13 +134,7 @@ func (p *feedParser) add(s string, m entryMeta) error {
 		return err
 	}
 	m.single = !strings.ContainsAny(s, "/-")
-	id, ok := p.metaIdx[m]
-	if !ok {
-		id = uint32(len(p.metas))
-		p.metas = append(p.metas, m)
-		p.metaIdx[m] = id
-	}
-	return p.b.Add(from, to, id)
+	return p.b.Add(from, to, p.metas.id(m))
 }
 
 // parseExtent parses "IP", "CIDR" or "IP-IP" into an inclusive range.
@@ -151,14 +143,14 @@ func (p *feedParser) add(s string, m entryMeta) error {
 func parseExtent(s string) (from, to netip.Addr, err error) {
 	switch {
 	case s == "":
-		return from, to, fmt.Errorf("%w: missing address", ErrSyntax)
+		return from, to, syntaxErrorf("missing address")
 	case strings.Contains(s, "/"):
 		p, perr := netip.ParsePrefix(s)
 		if perr != nil {
-			return from, to, fmt.Errorf("%w: %v", ErrSyntax, perr)
+			return from, to, syntaxErrorf("%v", perr)
 		}
 		if p.Addr().Is4In6() && p.Bits() < 96 {
-			return from, to, fmt.Errorf("%w: IPv4-mapped prefix shorter than /96", ErrSyntax)
+			return from, to, syntaxErrorf("IPv4-mapped prefix shorter than /96")
 		}
 		r := prefix.RangeOf(prefix.Unmap(p))
 		from, to = r.From(), r.To()
@@ -171,10 +163,10 @@ func parseExtent(s string) (from, to netip.Addr, err error) {
 			return from, to, err
 		}
 		if from.Is4() != to.Is4() {
-			return from, to, fmt.Errorf("%w: range mixes address families", ErrSyntax)
+			return from, to, syntaxErrorf("range mixes address families")
 		}
 		if to.Less(from) {
-			return from, to, fmt.Errorf("%w: range end before start", ErrSyntax)
+			return from, to, syntaxErrorf("range end before start")
 		}
 	default:
 		if from, err = parseAddr(s); err != nil {
@@ -191,10 +183,10 @@ func parseExtent(s string) (from, to netip.Addr, err error) {
 func parseAddr(s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return a, fmt.Errorf("%w: %v", ErrSyntax, err)
+		return a, syntaxErrorf("%v", err)
 	}
 	if a.Zone() != "" {
-		return a, fmt.Errorf("%w: zoned address", ErrSyntax)
+		return a, syntaxErrorf("zoned address")
 	}
 	return a.Unmap(), nil
 }

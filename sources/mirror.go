@@ -120,34 +120,14 @@ func ReadMirror(r io.Reader, cfg MirrorConfig) (*Mirror, error) {
 	if name == "" {
 		name = string(cfg.Type)
 	}
-	maxBytes := cfg.MaxBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
-	maxLine := cfg.MaxLineBytes
-	if maxLine <= 0 {
-		maxLine = DefaultMaxLineBytes
-	}
 	p := newZoneParser(cfg.Type)
-	errs := &errList{name: name, strict: cfg.Strict}
-	lr := &limitedReader{r: r, n: maxBytes}
-	err := readLines(newLineReader(lr, maxLine), maxLine, func(n int, line []byte, long bool) error {
-		if long {
-			return errs.add(n, line, fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, maxLine))
-		}
-		if err := p.line(string(line)); err != nil {
-			return errs.add(n, line, err)
-		}
-		return nil
-	})
-	if lr.over {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, name, maxBytes)
-	}
+	ld := newLoader(r, cfg.MaxBytes, cfg.MaxLineBytes)
+	parseErrs, err := ld.lines(name, cfg.Strict, func(line []byte) error { return p.line(string(line)) })
 	if err != nil {
 		return nil, err
 	}
 	if p.entries == 0 {
-		return nil, errors.Join(fmt.Errorf("%w: zone %s", ErrEmpty, name), errs.err())
+		return nil, errors.Join(fmt.Errorf("%w: zone %s", ErrEmpty, name), parseErrs)
 	}
 	m := &Mirror{name: name, typ: cfg.Type, zone: cfg.Zone, vars: p.vars, base: p.base, ttl: p.ttl, entries: p.entries}
 	if m.ttl == 0 {
@@ -156,26 +136,27 @@ func ReadMirror(r io.Reader, cfg MirrorConfig) (*Mirror, error) {
 	if err := m.build(p); err != nil {
 		return nil, fmt.Errorf("sources: zone %s: %w", name, err)
 	}
-	return m, errs.err()
+	return m, parseErrs
 }
 
 // build resolves the pieces with rbldnsd's precedence into the interval set.
 func (m *Mirror) build(p *zoneParser) error {
-	rrs := p.rrs
+	rrs := p.rrs.vals
 	if p.tset() {
 		rrs = []rrValue{p.tsetRR()}
 	}
-	var sets [][]int32
-	setIdx := map[string]uint32{}
-	var pick []int32
+	pieces := p.pieces.vals
+	// A payload numbers the set of values served for an interval.
+	var sets interner[idSet]
+	var pick []uint32
 	set, err := p.b.Build(func(ids []uint32) (uint32, bool) {
 		best := int16(1 << 14)
 		for _, id := range ids {
-			best = min(best, p.pieces[id].level)
+			best = min(best, pieces[id].level)
 		}
 		pick = pick[:0]
 		for _, id := range ids {
-			pc := p.pieces[id]
+			pc := pieces[id]
 			if pc.level != best {
 				continue
 			}
@@ -185,28 +166,21 @@ func (m *Mirror) build(p *zoneParser) error {
 			if p.tset() {
 				pc.rr = 0
 			}
-			if !slices.Contains(pick, pc.rr) {
-				pick = append(pick, pc.rr)
+			if rr := uint32(pc.rr); !slices.Contains(pick, rr) {
+				pick = append(pick, rr)
 			}
 		}
 		slices.Sort(pick)
-		k := fmt.Sprint(pick)
-		if i, ok := setIdx[k]; ok {
-			return i, true
-		}
-		i := uint32(len(sets))
-		sets = append(sets, slices.Clone(pick))
-		setIdx[k] = i
-		return i, true
+		return sets.id(idSetOf(pick)), true
 	})
 	if err != nil {
 		return err
 	}
 	m.set = set
-	m.answers = make([]answer, len(sets))
-	for i, s := range sets {
+	m.answers = make([]answer, len(sets.vals))
+	for i, s := range sets.vals {
 		var an answer
-		for _, r := range s {
+		for r := range s.all() {
 			v := rrs[r]
 			var b [4]byte
 			binary.BigEndian.PutUint32(b[:], v.a)
@@ -332,7 +306,7 @@ func (m *Mirror) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation
 		return nil, fmt.Errorf("sources: zone %s: %w", m.name, err)
 	}
 	if !p.IsValid() {
-		return nil, fmt.Errorf("%w: invalid prefix", ErrSyntax)
+		return nil, syntaxErrorf("invalid prefix")
 	}
 	if err := m.family(p.Addr().Unmap()); err != nil {
 		return nil, err
@@ -375,10 +349,8 @@ type piece struct {
 type zoneParser struct {
 	typ      Dataset
 	b        ipset.Builder
-	pieces   []piece
-	pieceIdx map[piece]uint32
-	rrs      []rrValue
-	rrIdx    map[rrValue]int32
+	pieces   interner[piece]
+	rrs      interner[rrValue]
 	def      rrValue
 	defSet   bool // ip4tset/ip6tset: the first ":" line was seen
 	vars     [10]string
@@ -390,12 +362,12 @@ type zoneParser struct {
 	entries  int
 }
 
-// globalDefault is rbldnsd's value when no ":" line applies: 127.0.0.2 and
-// no TXT.
-var globalDefault = rrValue{a: 0x7f000002}
+// globalDefaultA is the A value of rbldnsd's default when no ":" line
+// applies: 127.0.0.2, with no TXT.
+const globalDefaultA = 0x7f000002
 
 func newZoneParser(t Dataset) *zoneParser {
-	return &zoneParser{typ: t, pieceIdx: map[piece]uint32{}, rrIdx: map[rrValue]int32{}, def: globalDefault, seen: map[netip.Prefix]bool{}}
+	return &zoneParser{typ: t, def: rrValue{a: globalDefaultA}, seen: map[netip.Prefix]bool{}}
 }
 
 func (p *zoneParser) tset() bool { return p.typ == DatasetIP4TSet || p.typ == DatasetIP6TSet }
@@ -404,33 +376,18 @@ func (p *zoneParser) tsetRR() rrValue {
 	if p.defSet {
 		return p.def
 	}
-	return globalDefault
+	return rrValue{a: globalDefaultA}
 }
 
-func (p *zoneParser) rr(v rrValue) int32 {
-	if i, ok := p.rrIdx[v]; ok {
-		return i
-	}
-	i := int32(len(p.rrs))
-	p.rrs = append(p.rrs, v)
-	p.rrIdx[v] = i
-	return i
-}
+func (p *zoneParser) rr(v rrValue) int32 { return int32(p.rrs.id(v)) }
 
 func (p *zoneParser) add(from, to netip.Addr, pc piece) error {
-	id, ok := p.pieceIdx[pc]
-	if !ok {
-		id = uint32(len(p.pieces))
-		p.pieces = append(p.pieces, pc)
-		p.pieceIdx[pc] = id
-	}
-	return p.b.Add(from, to, id)
+	return p.b.Add(from, to, p.pieces.id(pc))
 }
 
-var (
-	errInvalidAddress = fmt.Errorf("%w: invalid address", ErrSyntax)
-	errInvalidValue   = fmt.Errorf("%w: invalid A or TXT value", ErrSyntax)
-)
+func errInvalidAddress() error { return syntaxErrorf("invalid address") }
+
+func errInvalidValue() error { return syntaxErrorf("invalid A or TXT value") }
 
 func (p *zoneParser) line(s string) error {
 	s = strings.Trim(s, " \t\r")
@@ -450,9 +407,9 @@ func (p *zoneParser) line(s string) error {
 		if p.tset() && p.defSet {
 			return nil
 		}
-		v, ok := parseATXT(s, globalDefault)
+		v, ok := parseATXT(s, rrValue{a: globalDefaultA})
 		if !ok {
-			return errInvalidValue
+			return errInvalidValue()
 		}
 		p.def, p.defSet = v, true
 		return nil
@@ -460,7 +417,7 @@ func (p *zoneParser) line(s string) error {
 	excl := s[0] == '!'
 	if excl {
 		if p.typ == DatasetIP4TSet {
-			return errInvalidAddress
+			return errInvalidAddress()
 		}
 		s = skipSpace(s[1:])
 	}
@@ -483,13 +440,13 @@ func (p *zoneParser) line(s string) error {
 			b = a | ^ip4mask(bits)
 		}
 		if bits < 0 || !tailOK(rest) {
-			return errInvalidAddress
+			return errInvalidAddress()
 		}
 		if a&^ip4mask(bits) != 0 {
-			return fmt.Errorf("%w: invalid range (non-zero host part)", ErrSyntax)
+			return syntaxErrorf("invalid range (non-zero host part)")
 		}
 		if p.maxRange != 0 && p.maxRange <= uint64(b-a) {
-			return fmt.Errorf("%w: range larger than $MAXRANGE4", ErrSyntax)
+			return syntaxErrorf("range larger than $MAXRANGE4")
 		}
 		rr, err := p.value(rest, excl)
 		if err != nil {
@@ -499,7 +456,7 @@ func (p *zoneParser) line(s string) error {
 		if p.typ == DatasetIP4Trie {
 			pfx := netip.PrefixFrom(u32Addr(a), bits)
 			if p.seen[pfx] {
-				return fmt.Errorf("%w: duplicated entry for %s", ErrSyntax, pfx)
+				return syntaxErrorf("duplicated entry for %s", pfx)
 			}
 			p.seen[pfx] = true
 			return p.add(u32Addr(a), u32Addr(b), piece{level: int16(32 - bits), rr: rr})
@@ -516,17 +473,17 @@ func (p *zoneParser) line(s string) error {
 	case DatasetIP4TSet:
 		a, bits, rest := ip4prefix(s)
 		if bits != 32 || !tailOK(rest) {
-			return errInvalidAddress
+			return errInvalidAddress()
 		}
 		p.entries++
 		return p.add(u32Addr(a), u32Addr(a), piece{level: 0, rr: 0})
 	case DatasetIP6Trie:
 		a, bits, rest := ip6cidr(s)
 		if bits < 0 || !tailOK(rest) {
-			return errInvalidAddress
+			return errInvalidAddress()
 		}
 		if ip6mask(&a, bits) {
-			return fmt.Errorf("%w: invalid range (non-zero host part)", ErrSyntax)
+			return syntaxErrorf("invalid range (non-zero host part)")
 		}
 		rr, err := p.value(rest, excl)
 		if err != nil {
@@ -535,7 +492,7 @@ func (p *zoneParser) line(s string) error {
 		pfx := netip.PrefixFrom(netip.AddrFrom16(a), bits)
 		p.entries++
 		if p.seen[pfx] {
-			return fmt.Errorf("%w: duplicated entry for %s", ErrSyntax, pfx)
+			return syntaxErrorf("duplicated entry for %s", pfx)
 		}
 		p.seen[pfx] = true
 		from, to, level = pfx.Addr(), prefix.RangeOf(pfx).To(), int16(128-bits)
@@ -543,14 +500,14 @@ func (p *zoneParser) line(s string) error {
 	case DatasetIP6TSet:
 		a, bits, rest := ip6prefix(s)
 		if bits < 0 || !tailOK(rest) {
-			return errInvalidAddress
+			return errInvalidAddress()
 		}
 		want := 64
 		if excl {
 			want = 128
 		}
 		if bits != want {
-			return fmt.Errorf("%w: invalid address (should be %d bits)", ErrSyntax, want)
+			return syntaxErrorf("invalid address (should be %d bits)", want)
 		}
 		pfx := netip.PrefixFrom(netip.AddrFrom16(a), bits)
 		p.entries++
@@ -560,7 +517,7 @@ func (p *zoneParser) line(s string) error {
 		}
 		return p.add(pfx.Addr(), prefix.RangeOf(pfx).To(), piece{level: int16(128 - bits), rr: rr})
 	}
-	return errInvalidAddress
+	return errInvalidAddress()
 }
 
 // tailOK reports whether what follows an address may: nothing, space, a
@@ -581,7 +538,7 @@ func (p *zoneParser) value(rest string, excl bool) (int32, error) {
 	}
 	v, ok := parseATXT(rest, p.def)
 	if !ok {
-		return 0, errInvalidValue
+		return 0, errInvalidValue()
 	}
 	return p.rr(v), nil
 }
@@ -631,14 +588,14 @@ func (p *zoneParser) special(s string) error {
 	switch {
 	case len(word) == 1 && isDigit(word[0]):
 		if rest == "" {
-			return fmt.Errorf("%w: empty substitution variable", ErrSyntax)
+			return syntaxErrorf("empty substitution variable")
 		}
 		if p.vars[word[0]-'0'] == "" {
 			p.vars[word[0]-'0'] = rest
 		}
 	case word == "=":
 		if rest == "" {
-			return fmt.Errorf("%w: empty base template", ErrSyntax)
+			return syntaxErrorf("empty base template")
 		}
 		if !p.baseSet {
 			p.base, p.baseSet = rest, true
@@ -654,13 +611,13 @@ func (p *zoneParser) special(s string) error {
 		if b, ok := strings.CutPrefix(rest, "/"); ok {
 			bits, err := strconv.Atoi(b)
 			if err != nil || bits < 1 || bits > 32 {
-				return fmt.Errorf("%w: bad $MAXRANGE4", ErrSyntax)
+				return syntaxErrorf("bad $MAXRANGE4")
 			}
 			n = 1 << (32 - bits)
 		} else {
 			v, err := strconv.ParseUint(rest, 10, 32)
 			if err != nil || v == 0 {
-				return fmt.Errorf("%w: bad $MAXRANGE4", ErrSyntax)
+				return syntaxErrorf("bad $MAXRANGE4")
 			}
 			n = v
 		}
@@ -692,7 +649,7 @@ func parseRbldnsdTime(s string) (time.Duration, error) {
 	}
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil {
-		return 0, fmt.Errorf("%w: bad time %q", ErrSyntax, s)
+		return 0, syntaxErrorf("bad time %q", s)
 	}
 	return time.Duration(n) * unit, nil
 }

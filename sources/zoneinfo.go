@@ -80,7 +80,8 @@ type ZoneInfo struct {
 	Codes []Code `json:"codes,omitempty"`
 	// Default is the meaning of an answer inside 127.0.0.0/8 that matches
 	// neither Codes nor Errors (RFC 5782: any such answer means listed).
-	// A zero Default means Category "listed", SeverityMedium, ScopeAddress.
+	// A zero Default means [reputation.DefaultCategory] ("listed"),
+	// [reputation.DefaultSeverity] (medium) and ScopeAddress.
 	Default Code `json:"default,omitzero"`
 	// Errors lists the answers that are errors, never listings.
 	Errors []ErrorCode `json:"errors,omitempty"`
@@ -185,8 +186,8 @@ func (z *ZoneInfo) code(a netip.Addr) Code {
 	}
 	c := z.Default
 	if c.Category == "" {
-		c.Category = "listed"
-		c.Severity = reputation.SeverityMedium
+		c.Category = reputation.DefaultCategory
+		c.Severity = reputation.DefaultSeverity
 	}
 	return c
 }

@@ -1,0 +1,303 @@
+package sources
+
+// What loading a feed (ReadList) and loading a zone mirror (ReadMirror)
+// share: the size and line limits, the loading errors, and the reading of
+// lines under those limits with malformed lines collected as ParseErrors.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strconv"
+)
+
+// Limits and defaults for loading feeds and zone mirrors.
+const (
+	// DefaultMaxBytes is the size cap of a feed or zone file when
+	// [FeedConfig.MaxBytes] or [MirrorConfig.MaxBytes] is 0: 256 MiB.
+	DefaultMaxBytes = 256 << 20
+	// DefaultMaxLineBytes is the longest accepted line when
+	// [FeedConfig.MaxLineBytes] or [MirrorConfig.MaxLineBytes] is 0.
+	DefaultMaxLineBytes = 4096
+	// MaxParseErrors is how many [*ParseError] values a load keeps; the
+	// joined error says how many more lines were malformed.
+	MaxParseErrors = 20
+)
+
+// Errors of feed and mirror loading. Each is wrapped with the source name.
+var (
+	// ErrEmpty: the input parsed to zero entries.
+	ErrEmpty error = &loadError{"no entries"}
+	// ErrTooLarge: the input exceeds the size cap.
+	ErrTooLarge error = &loadError{"input exceeds size cap"}
+	// ErrLineTooLong: a line exceeds the line length limit.
+	ErrLineTooLong error = &loadError{"line too long"}
+	// ErrWholeSpace: an entry covers a whole address family (a /0). Such an
+	// entry is refused: a feed that lists the whole Internet is broken, and
+	// loading it would mark every block as listed.
+	ErrWholeSpace error = &loadError{"entry covers the whole address space (/0)"}
+	// ErrSyntax: a line cannot be parsed.
+	ErrSyntax error = &loadError{"syntax error"}
+)
+
+// loadError is a loading sentinel. Its text is "sources: " and the reason;
+// a [ParseError] quotes the reason alone, after its own "sources: " prefix.
+type loadError struct{ reason string }
+
+func (e *loadError) Error() string { return "sources: " + e.reason }
+
+// lineError is why one line is malformed: a loading sentinel and the detail
+// that follows its text, such as ": invalid address".
+type lineError struct {
+	sentinel error // one of the *loadError sentinels
+	detail   string
+}
+
+func (e *lineError) Error() string { return e.sentinel.Error() + e.detail }
+
+func (e *lineError) Unwrap() error { return e.sentinel }
+
+// syntaxErrorf returns an error wrapping [ErrSyntax] whose text goes on
+// with ": " and the formatted detail.
+func syntaxErrorf(format string, args ...any) error {
+	return &lineError{sentinel: ErrSyntax, detail: ": " + fmt.Sprintf(format, args...)}
+}
+
+// ParseError is a malformed line of a feed or zone file, like
+// [encoding/csv.ParseError]. Loaders skip such lines, keep the usable entries
+// and return the ParseErrors joined with [errors.Join].
+type ParseError struct {
+	Name string // the source name
+	Line int    // 1-based line number
+	Text string // the line, truncated to 80 bytes
+	Err  error  // what is wrong; wraps one of the package's sentinels
+}
+
+// Error returns "sources: NAME line N: ERR: TEXT", where ERR is the text of
+// Err without the "sources: " of the loading sentinel it wraps, and TEXT is
+// quoted.
+func (e *ParseError) Error() string {
+	return "sources: " + e.Name + " line " + strconv.Itoa(e.Line) + ": " + lineReason(e.Err) + ": " + strconv.Quote(e.Text)
+}
+
+// Unwrap returns e.Err.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// lineReason returns the text of a line's error as a ParseError quotes it.
+func lineReason(err error) string {
+	switch e := err.(type) {
+	case *lineError:
+		return lineReason(e.sentinel) + e.detail
+	case *loadError:
+		return e.reason
+	}
+	return fmt.Sprint(err)
+}
+
+// loader reads the lines of one feed or zone file under its size and line
+// limits.
+type loader struct {
+	maxBytes int64
+	maxLine  int
+	lr       limitedReader
+	br       *bufio.Reader
+}
+
+// newLoader returns a loader of r; limits of 0 or less mean
+// [DefaultMaxBytes] and [DefaultMaxLineBytes].
+func newLoader(r io.Reader, maxBytes int64, maxLine int) *loader {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLineBytes
+	}
+	ld := &loader{maxBytes: maxBytes, maxLine: maxLine, lr: limitedReader{r: r, n: maxBytes}}
+	ld.br = bufio.NewReaderSize(&ld.lr, max(64<<10, maxLine+2))
+	return ld
+}
+
+// head returns up to the first n bytes without consuming them, or fewer
+// when the input is shorter.
+func (ld *loader) head(n int) ([]byte, error) {
+	b, err := ld.br.Peek(n)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, err
+	}
+	return b, nil
+}
+
+// lines calls parse for each line, without its line ending, and collects
+// the malformed ones (too long, or refused by parse) as [*ParseError]
+// values of the source name. It returns them joined (nil when there are
+// none), or a non-nil err when the load fails: reading fails, the input is
+// over the size cap ([ErrTooLarge]), or, when strict, a line is malformed
+// (err is its *ParseError).
+func (ld *loader) lines(name string, strict bool, parse func(line []byte) error) (parseErrs, err error) {
+	errs := &errList{name: name, strict: strict}
+	err = readLines(ld.br, ld.maxLine, func(n int, line []byte, long bool) error {
+		if long {
+			return errs.add(n, line, &lineError{sentinel: ErrLineTooLong, detail: fmt.Sprintf(" (limit %d bytes)", ld.maxLine)})
+		}
+		if err := parse(line); err != nil {
+			return errs.add(n, line, err)
+		}
+		return nil
+	})
+	if ld.lr.over {
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, name, ld.maxBytes)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return errs.err(), nil
+}
+
+// limitedReader reads at most n bytes and records whether r had more.
+type limitedReader struct {
+	r    io.Reader
+	n    int64
+	over bool
+}
+
+func (lr *limitedReader) Read(p []byte) (int, error) {
+	if lr.n <= 0 {
+		// Probe one byte to tell "exactly n" from "more than n".
+		var one [1]byte
+		k, err := lr.r.Read(one[:])
+		if k > 0 {
+			lr.over = true
+			return 0, ErrTooLarge
+		}
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return 0, err
+	}
+	if int64(len(p)) > lr.n {
+		p = p[:lr.n]
+	}
+	k, err := lr.r.Read(p)
+	lr.n -= int64(k)
+	return k, err
+}
+
+// readLines calls fn for each line of br without its line ending, with its
+// 1-based number. A line longer than maxLine is passed truncated to 80 bytes
+// with long set; the rest of it is skipped. An error from fn stops the read.
+func readLines(br *bufio.Reader, maxLine int, fn func(n int, line []byte, long bool) error) error {
+	n := 0
+	var long []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if long == nil {
+				long = append([]byte(nil), line[:min(len(line), 80)]...)
+			}
+			continue
+		}
+		if len(line) > 0 || long != nil {
+			n++
+			var ferr error
+			switch trimmed := bytes.TrimRight(line, "\r\n"); {
+			case long != nil:
+				ferr = fn(n, long, true)
+				long = nil
+			case len(trimmed) > maxLine:
+				ferr = fn(n, trimmed[:min(len(trimmed), 80)], true)
+			default:
+				ferr = fn(n, trimmed, false)
+			}
+			if ferr != nil {
+				return ferr
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// errList collects parse errors.
+type errList struct {
+	name   string
+	strict bool
+	errs   []error
+	more   int
+}
+
+func (e *errList) add(n int, line []byte, err error) error {
+	text := line
+	if len(text) > 80 {
+		text = text[:80]
+	}
+	pe := &ParseError{Name: e.name, Line: n, Text: string(text), Err: err}
+	if e.strict {
+		return pe
+	}
+	if len(e.errs) < MaxParseErrors {
+		e.errs = append(e.errs, pe)
+	} else {
+		e.more++
+	}
+	return nil
+}
+
+func (e *errList) err() error {
+	if e.more > 0 {
+		return errors.Join(append(e.errs, fmt.Errorf("sources: %s: %d more malformed lines", e.name, e.more))...)
+	}
+	return errors.Join(e.errs...)
+}
+
+// interner numbers distinct values densely, in the order first seen, so
+// that a loader keeps each distinct entry meaning, piece, value or set of
+// them once and refers to it by number.
+type interner[T comparable] struct {
+	ids  map[T]uint32
+	vals []T // by number
+}
+
+// id returns v's number, adding v when it is new.
+func (in *interner[T]) id(v T) uint32 {
+	if id, ok := in.ids[v]; ok {
+		return id
+	}
+	if in.ids == nil {
+		in.ids = make(map[T]uint32)
+	}
+	id := uint32(len(in.vals))
+	in.vals = append(in.vals, v)
+	in.ids[v] = id
+	return id
+}
+
+// idSet is a list of numbers as a comparable value, four bytes each, so
+// that an interner can number the sets of entries that cover an interval.
+type idSet string
+
+func idSetOf(ids []uint32) idSet {
+	b := make([]byte, 0, 4*len(ids))
+	for _, id := range ids {
+		b = binary.LittleEndian.AppendUint32(b, id)
+	}
+	return idSet(b)
+}
+
+// all returns an iterator over the numbers of s, in their order.
+func (s idSet) all() iter.Seq[uint32] {
+	return func(yield func(uint32) bool) {
+		for i := 0; i+4 <= len(s); i += 4 {
+			if !yield(binary.LittleEndian.Uint32([]byte(s[i : i+4]))) {
+				return
+			}
+		}
+	}
+}
