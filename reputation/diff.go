@@ -1,6 +1,11 @@
 package reputation
 
-import "net/netip"
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/prefixvet/prefixvet/prefix"
+)
 
 // Changes is what changed between two reports of the same block: what a
 // re-scoring job alerts on. Its JSON form is stable.
@@ -53,10 +58,19 @@ type entryKey struct {
 }
 
 // Diff returns what changed from prev to cur. A nil prev means "no previous
-// report": everything in cur is new. Listings are matched by source and
-// address (or extent), unknown lookups by source and address (or block), so
+// report": everything in cur is new. Listings are compared as the addresses
+// each source lists, so a range merged differently in the two reports (a
+// /30 then, a /31 and two addresses now) is no change: a listing of cur
+// that prev's listings of the same source do not cover is newly listed
+// (only its uncovered part, as addresses or CIDR prefixes within cur's
+// block, when prev covered some of it), and the other way round for
+// delisted. Unknown lookups are matched by source and address (or block).
 // Diff works on reports that went through JSON. A listing whose codes or
-// categories changed is neither newly listed nor delisted. Diff does not
+// categories changed is neither newly listed nor delisted. Listings that a
+// report left out ([Report.Omitted]) are not known to Diff: a source with
+// omitted listings in cur has its missing listings Unconfirmed, not
+// Delisted; a re-scoring job that needs exact changes sets
+// [Scorer.MaxListings] to no limit. Diff does not
 // check that both reports are of the same block. The lists keep the order of
 // the reports.
 //
@@ -78,13 +92,13 @@ func Diff(prev, cur *Report) Changes {
 		VerdictAfter:  cur.Verdict,
 		ScoreBefore:   prev.Score,
 		ScoreAfter:    cur.Score,
-		NewlyListed:   missing(cur.Listings, prev.Listings, listingKeyOf),
+		NewlyListed:   uncovered(cur.Listings, prev.Listings, cur.Prefix),
 		Delisted:      []ListingReport{},
 		Unconfirmed:   []ListingReport{},
 		NewlyUnknown:  missing(cur.Unknown, prev.Unknown, unknownKeyOf),
 		Resolved:      missing(prev.Unknown, cur.Unknown, unknownKeyOf),
 	}
-	for _, l := range missing(prev.Listings, cur.Listings, listingKeyOf) {
+	for _, l := range uncovered(prev.Listings, cur.Listings, cur.Prefix) {
 		if answered(cur, l) {
 			c.Delisted = append(c.Delisted, l)
 		} else {
@@ -97,6 +111,9 @@ func Diff(prev, cur *Report) Changes {
 // answered reports whether cur got a definite answer from l's source for
 // l's address or extent.
 func answered(cur *Report, l ListingReport) bool {
+	if cur.Omitted[l.Source] > 0 {
+		return false
+	}
 	usable := false
 	for _, s := range cur.Sources {
 		if s.Name == l.Source {
@@ -132,7 +149,86 @@ func (u UnknownReport) Covers(l ListingReport) bool {
 	return false
 }
 
-func listingKeyOf(l ListingReport) entryKey { return entryKey{l.Source, l.Address, l.Prefix} }
+// uncovered returns the parts of the listings xs that no listing of ys from
+// the same source covers: each x whole when nothing of ys overlaps it,
+// otherwise its uncovered addresses within block as addresses and CIDR
+// prefixes, with x's other fields. Never nil.
+func uncovered(xs, ys []ListingReport, block netip.Prefix) []ListingReport {
+	cover := map[string][]prefix.Range{}
+	for _, y := range ys {
+		cover[y.Source] = append(cover[y.Source], listingRange(y))
+	}
+	for _, rs := range cover {
+		slices.SortFunc(rs, func(a, b prefix.Range) int { return a.From().Compare(b.From()) })
+	}
+	out := []ListingReport{}
+	for _, x := range xs {
+		xr := listingRange(x)
+		rs := cover[x.Source]
+		overlaps := false
+		for _, r := range rs {
+			if r.From().Compare(xr.To()) <= 0 && xr.From().Compare(r.To()) <= 0 {
+				overlaps = true
+				break
+			}
+		}
+		if !overlaps {
+			out = append(out, x)
+			continue
+		}
+		// Clip x to the block: outside it, neither report says anything.
+		if block.IsValid() {
+			br := prefix.RangeOf(block)
+			if xr.From().Compare(br.From()) < 0 {
+				xr = prefix.RangeFrom(br.From(), xr.To())
+			}
+			if xr.To().Compare(br.To()) > 0 {
+				xr = prefix.RangeFrom(xr.From(), br.To())
+			}
+		}
+		for _, part := range subtract(xr, rs) {
+			for p := range part.Prefixes() {
+				l := x
+				l.Address, l.Prefix = netip.Addr{}, p
+				if p.Bits() == p.Addr().BitLen() {
+					l.Address, l.Prefix = p.Addr(), netip.Prefix{}
+				}
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// listingRange returns the addresses a listing covers.
+func listingRange(l ListingReport) prefix.Range {
+	if l.Prefix.IsValid() {
+		return prefix.RangeOf(l.Prefix)
+	}
+	return prefix.RangeFrom(l.Address, l.Address)
+}
+
+// subtract returns the parts of r that no range of rs (sorted by start)
+// covers, in order.
+func subtract(r prefix.Range, rs []prefix.Range) []prefix.Range {
+	var out []prefix.Range
+	from := r.From()
+	for _, c := range rs {
+		if c.To().Compare(from) < 0 || c.From().Compare(r.To()) > 0 {
+			continue
+		}
+		if c.From().Compare(from) > 0 {
+			out = append(out, prefix.RangeFrom(from, c.From().Prev()))
+		}
+		if c.To().Compare(r.To()) >= 0 {
+			return out
+		}
+		if n := c.To().Next(); n.Compare(from) > 0 {
+			from = n
+		}
+	}
+	return append(out, prefix.RangeFrom(from, r.To()))
+}
 func unknownKeyOf(u UnknownReport) entryKey { return entryKey{u.Source, u.Address, u.Prefix} }
 
 // missing returns the elements of xs whose key is not among the keys of ys;

@@ -64,6 +64,12 @@
 //   - reject below [Policy.RejectBelow] (default 50), review below
 //     [Policy.ReviewBelow] (default 90), clean otherwise.
 //
+// A report in which no lookup got a definite answer is not scored
+// ([Report.NotScored]; its Score is 0, never a 100 that would read as
+// clean). A partial report shows what was not done: every planned lookup
+// without an answer, failed or cut off by the caller, is in [Report.Unknown],
+// and [Report.AddressesChecked] counts only addresses that got an answer.
+//
 // # Errors
 //
 // A failed lookup is data, not an error of the call: it is recorded in
@@ -93,4 +99,11 @@
 // partial report, with verdict [VerdictIncomplete] and Interrupted set,
 // together with an error wrapping [context.Cause] of ctx, so that
 // errors.Is(err, context.Canceled) holds after a cancel.
+//
+// Cancellation is classified before anything else: a lookup or a probe that
+// failed because ctx was done is not a source failure. No source is
+// reported refused, dead or unreachable for it (a probe cut short leaves
+// the source [StatusOK], "not probed"), and the error wraps only the
+// context's error: not a source's timeout error, and not
+// [ErrNoUsableZones] or [ErrNoUsableSources].
 package reputation

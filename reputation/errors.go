@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 )
 
 // Sentinel errors returned by [Scorer.Score], [Scorer.ScoreAll] and
@@ -57,3 +58,22 @@ func (e *SourceError) Error() string {
 
 // Unwrap returns e.Err.
 func (e *SourceError) Unwrap() error { return e.Err }
+
+// PrefixError is a prefix of [Scorer.ScoreAll] that could not be scored:
+// the zero netip.Prefix ([ErrInvalidPrefix]) or special-purpose space
+// without [Scorer.AllowSpecial] (prefix.ErrSpecialPurpose). The other
+// blocks of the batch are scored; the report slice holds nil at Index.
+type PrefixError struct {
+	Index  int          // the position of the prefix in the batch
+	Prefix netip.Prefix // the prefix, masked (the zero Prefix if it was)
+	Err    error        // why it was refused
+}
+
+// Error returns the refusal with the prefix's position in the batch, as in
+// "reputation: 10.0.0.0/8 is special-purpose space: ... (ps[3])".
+func (e *PrefixError) Error() string {
+	return e.Err.Error() + " (ps[" + strconv.Itoa(e.Index) + "])"
+}
+
+// Unwrap returns e.Err.
+func (e *PrefixError) Unwrap() error { return e.Err }

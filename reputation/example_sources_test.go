@@ -38,5 +38,5 @@ func ExampleScorer_Score_localData() {
 	// 198.51.100.0/24 clean 97.32
 	//   local-bl (listed): 2 entries cover 2 of 256 addresses, -2.7
 	// 203.0.113.0/24 reject 45
-	//   drop (hijacked): 1 entry covers 128 of 256 addresses, -55
+	//   drop (hijacked): 1 entry covers 128 of 256 addresses, -55; rule critical-share: critical listing covers 50% of the block (50% or more), forces reject
 }

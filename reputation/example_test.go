@@ -77,8 +77,9 @@ func ExampleScorer_Score() {
 		fmt.Println(r.Text)
 	}
 	// Output:
-	// 203.0.113.0/24: clean, score 90.4, coverage 1
-	// spamcop (spam): 12 of 256 addresses listed, -5.7
+	// 203.0.113.0/24: review, score 90.4, coverage 1
+	// spamcop (spam): 12 of 256 addresses listed, -5.7; rule severe-listing: a high listing anywhere in the block, forces review
+	// rule hot-24: 1 /24 hot (4 or more addresses listed by per-address lists, as UCEPROTECT Level 2 counts): 203.0.113.0/24 (12 listed), forces review
 	// abuse-feed (abuse): 1 entry covers 16 of 256 addresses, -3.9
 }
 

@@ -16,6 +16,7 @@ type fake struct {
 	name    string
 	listed  map[netip.Addr]reputation.Listing
 	listFn  func(netip.Addr) (reputation.Listing, bool) // consulted when listed has no entry
+	errFn   func(netip.Addr) error                      // consulted after errs
 	errs    map[netip.Addr]error
 	errAll  error
 	delay   time.Duration
@@ -75,6 +76,11 @@ func (f *fake) Lookup(ctx context.Context, a netip.Addr) (reputation.Listing, er
 	}
 	if err := f.errs[a]; err != nil {
 		return reputation.Listing{}, err
+	}
+	if f.errFn != nil {
+		if err := f.errFn(a); err != nil {
+			return reputation.Listing{}, err
+		}
 	}
 	if l, ok := f.listed[a]; ok {
 		return l, nil

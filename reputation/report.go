@@ -17,17 +17,29 @@ type Report struct {
 	// Prefix is the block scored, masked.
 	Prefix netip.Prefix `json:"prefix"`
 	// Score is 100 minus the points of every reason, clamped to [0, 100] and
-	// rounded to two decimals.
+	// rounded to two decimals. When NotScored is set it is 0 and means
+	// nothing.
 	Score float64 `json:"score"`
+	// NotScored reports that no lookup got a definite answer (coverage 0,
+	// or nothing could be asked), so there was nothing to score: Score is
+	// then 0 rather than a 100 that would read as clean, and the verdict is
+	// [VerdictIncomplete]. Text renderings say "not scored".
+	NotScored bool `json:"not_scored,omitempty"`
 	// Verdict is the conclusion; see [Verdict].
 	Verdict Verdict `json:"verdict"`
 	// AddressesTotal is the number of addresses in the block (exact: it is
 	// a power of two, up to 2^128).
 	AddressesTotal float64 `json:"addresses_total"`
-	// AddressesChecked is the number of distinct addresses asked of
-	// per-address sources. Whole-block sources ([PrefixLookuper]) examine
-	// the whole block in one lookup and are not counted here.
+	// AddressesChecked is the number of distinct addresses that got at
+	// least one definite answer (listed or not listed) from a per-address
+	// source: an address whose every lookup failed or was cut off is not
+	// checked. Whole-block sources ([PrefixLookuper]) examine the whole
+	// block in one lookup and are not counted here; see BlockChecked.
 	AddressesChecked int `json:"addresses_checked"`
+	// BlockChecked reports whether some whole-block source
+	// ([PrefixLookuper]: a feed, a local zone mirror) answered for the
+	// whole block.
+	BlockChecked bool `json:"block_checked,omitempty"`
 	// Sampled reports whether some per-address source was asked about fewer
 	// addresses than the block holds (the block exceeded
 	// [Scorer.MaxAddrs], was an IPv6 /64 or wider, or a source's budget
@@ -58,16 +70,34 @@ type Report struct {
 	Reasons []Reason `json:"reasons"`
 	// Sources reports on every source of the Scorer, in the Scorer's order.
 	Sources []SourceReport `json:"sources"`
-	// Listings are the listed answers (addresses, or extents from
-	// whole-block sources), sorted by address or extent, then source.
+	// Listings are the listed answers, sorted by address or extent, then
+	// source: extents from whole-block sources, and from per-address
+	// sources single addresses or, where consecutive addresses got the same
+	// answer (source, codes, categories, severity, scope, IDs, and a reason
+	// and delisting URL that differ only by the address they name), one
+	// entry per CIDR prefix of the range, whose Reason and DelistURL are
+	// those of the prefix's first address. At most [Scorer.MaxListings] entries are
+	// kept, the most severe first; Omitted counts the others per source.
 	// Whitelist-only answers are in Whitelist instead.
 	Listings []ListingReport `json:"listings"`
+	// Omitted counts, per source, the listing entries left out of Listings
+	// by [Scorer.MaxListings]; nil when none were. Reasons, Sources and
+	// Subnets count every listing.
+	Omitted map[string]int `json:"omitted,omitempty"`
 	// Whitelist holds whitelist evidence ([SeverityAllow]); it is shown,
 	// never scored.
 	Whitelist []ListingReport `json:"whitelist"`
-	// Unknown holds every lookup that got no answer, sorted by source, then
-	// address. The per-source counts are in Sources.
+	// Unknown holds every planned lookup that got no answer, sorted by
+	// source, then address: those that failed (counted in
+	// SourceReport.Errors) and, in an interrupted report, those the
+	// caller's context cut off or that never started (counted in
+	// SourceReport.Interrupted; their error wraps the context's).
 	Unknown []UnknownReport `json:"unknown"`
+	// Subnets breaks a large block down: one entry per /24 of an IPv4 block
+	// larger than a /24, per /48 of an IPv6 block larger than a /48, for
+	// every subnet that holds a checked address or a whole-block listing,
+	// in address order. Empty for smaller blocks.
+	Subnets []SubnetReport `json:"subnets,omitempty"`
 }
 
 // Reason is one deduction: what a (source, category) pair said about the
@@ -90,11 +120,19 @@ type Reason struct {
 	Breadth float64 `json:"breadth"`
 	// Points is what the reason costs, rounded to two decimals.
 	Points float64 `json:"points"`
-	// ForcesReject is set for a critical listing covering at least
-	// [Policy.CriticalShare] of the block.
+	// Rule names the strongest escalation rule that fired on this reason
+	// (see [Policy]: RuleDense, RuleHot24, ...); empty when none did. A
+	// reason for a rule that spans sources (RuleHot24) has no Source and
+	// costs no points.
+	Rule string `json:"rule,omitempty"`
+	// Forces is the verdict that Rule forces at least (review or reject).
+	Forces Verdict `json:"forces,omitempty"`
+	// ForcesReject is set when Forces is reject.
 	ForcesReject bool `json:"forces_reject,omitempty"`
 	// Text is the reason for people, such as
-	// "SpamCop (spam): 12 of 256 addresses listed, -5.7".
+	// "SpamCop (spam): 12 of 256 addresses listed, -5.7", followed by each
+	// rule that fired: "; rule dense: high lists 44% of the checked
+	// addresses, 25% or more, forces reject".
 	Text string `json:"text"`
 }
 
@@ -112,6 +150,9 @@ type SourceReport struct {
 	Queried int `json:"queried"`
 	Listed  int `json:"listed"`
 	Errors  int `json:"errors"`
+	// Interrupted counts the planned lookups that did not finish because
+	// the caller's context was done (Planned = Queried + Interrupted).
+	Interrupted int `json:"interrupted,omitempty"`
 }
 
 // ListingReport is one listed answer: an address from a per-address source,

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -206,16 +207,24 @@ func TestReport_JSONFieldNames(t *testing.T) {
 func TestReport_reasonsSortedWithText(t *testing.T) {
 	t.Parallel()
 	rep := scoreScenario(t, "mixed_v4_24")
+	rank := map[reputation.Verdict]int{"": 0, reputation.VerdictReview: 1, reputation.VerdictReject: 2}
 	for i, r := range rep.Reasons {
-		if i > 0 && r.Points > rep.Reasons[i-1].Points {
-			t.Errorf("reason %d (%v points) after %v points", i, r.Points, rep.Reasons[i-1].Points)
+		if i > 0 {
+			prev := rep.Reasons[i-1]
+			if rank[r.Forces] > rank[prev.Forces] || rank[r.Forces] == rank[prev.Forces] && r.Points > prev.Points {
+				t.Errorf("reason %d (forces %q, %v points) after (forces %q, %v points)", i, r.Forces, r.Points, prev.Forces, prev.Points)
+			}
 		}
-		if !strings.HasPrefix(r.Text, r.Source+" ("+r.Category+"): ") {
+		switch {
+		case r.Source == "" && !strings.HasPrefix(r.Text, "rule "+r.Rule+": "):
+			t.Errorf("rule reason text %q does not start with its rule", r.Text)
+		case r.Source != "" && !strings.HasPrefix(r.Text, r.Source+" ("+r.Category+"): "):
 			t.Errorf("reason text %q does not start with the source and category", r.Text)
 		}
 	}
-	if got, want := rep.Reasons[1].Text, "spamcop (spam): 12 of 256 addresses listed, -5.7"; got != want {
-		t.Errorf("second reason %q, want %q", got, want)
+	want := "spamcop (spam): 12 of 256 addresses listed, -5.7; rule severe-listing: a high listing anywhere in the block, forces review"
+	if !slices.ContainsFunc(rep.Reasons, func(r reputation.Reason) bool { return r.Text == want }) {
+		t.Errorf("no reason %q in %+v", want, rep.Reasons)
 	}
 }
 

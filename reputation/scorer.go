@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -59,18 +60,49 @@ type Scorer struct {
 	// Seed seeds the sampling; 0 means DefaultSeed. The same seed, blocks
 	// and sources ask about the same addresses.
 	Seed uint64
+	// MaxListings is the most listing entries one report holds (after
+	// consecutive addresses with the same answer are merged); the most
+	// severe are kept and [Report.Omitted] counts the rest. 0 means
+	// DefaultMaxListings, a negative value no limit. Scores, verdicts and
+	// counts never depend on it.
+	MaxListings int
 	// AllowSpecial makes the Scorer score special-purpose address space
 	// (private, loopback, documentation, ...). By default such blocks are
 	// refused with an error wrapping prefix.ErrSpecialPurpose.
 	AllowSpecial bool
-	// Progress, if set, is called with the cumulative counters of the call:
-	// once when the lookups are planned and after each finished lookup. It
-	// is called from worker goroutines, one call at a time and with
-	// counters that never decrease; it must be quick.
+	// Progress, if set, is the progress callback of every call that does
+	// not set [ScoreOptions.Progress]; it is called as that one is.
+	//
+	// Deprecated: a Scorer shared by concurrent calls shares this callback,
+	// so it runs for several calls at once and cannot tell them apart. Use
+	// [Scorer.ScoreAllWith] (or [Scorer.ScoreWith]) with
+	// [ScoreOptions.Progress], which belongs to one call.
 	Progress func(Progress)
 	// Logger receives probe outcomes and a summary of each call; nil means
 	// silent.
 	Logger *slog.Logger
+}
+
+// ProgressInterval is the shortest time between two calls of a progress
+// callback other than the first and the last (see [ScoreOptions.Progress]):
+// at most about ten calls a second.
+const ProgressInterval = 100 * time.Millisecond
+
+// ScoreOptions are the options of one call of [Scorer.ScoreWith] or
+// [Scorer.ScoreAllWith]. The zero value means none.
+type ScoreOptions struct {
+	// Progress, if set, receives the cumulative counters of this call: a
+	// first call once the lookups are planned (Done 0), further calls as
+	// lookups finish but at most one per [ProgressInterval], and a final
+	// call with the final counts once every lookup has finished or the call
+	// was interrupted (no lookup runs during it). When ctx is done before
+	// anything is planned, only the final call is made, with Planned 0.
+	// Calls for one call of ScoreWith/ScoreAllWith are made one at a time,
+	// in order, with counters that never decrease, so the callback may
+	// update state of its own without a lock; it must be quick, since a
+	// worker waits for it. Calls of different ScoreWith/ScoreAllWith calls
+	// are independent. Nil means [Scorer.Progress] (deprecated), if set.
+	Progress func(Progress)
 }
 
 // Progress holds the cumulative counters of one call of [Scorer.Score] or
@@ -87,7 +119,8 @@ type Progress struct {
 // ScoreAll with one prefix.
 //
 // Score returns an error without a report for bad input: no sources
-// ([ErrNoSources]), duplicate names ([ErrDuplicateSource]), an invalid prefix
+// ([ErrNoSources]), duplicate names ([ErrDuplicateSource]), an invalid
+// policy or weights naming no source ([ErrInvalidPolicy]), an invalid prefix
 // ([ErrInvalidPrefix]) or special-purpose space without AllowSpecial. It
 // returns a partial report (verdict [VerdictIncomplete]) together with an
 // error when no source passed its probe ([ErrNoUsableSources]) or when ctx
@@ -100,8 +133,17 @@ type Progress struct {
 // errors of Score: they are reported in [Report.Unknown] and lower the
 // coverage.
 func (s *Scorer) Score(ctx context.Context, p netip.Prefix) (*Report, error) {
-	reps, err := s.ScoreAll(ctx, []netip.Prefix{p})
-	if reps == nil {
+	return s.ScoreWith(ctx, p, ScoreOptions{})
+}
+
+// ScoreWith is [Scorer.Score] with per-call options.
+func (s *Scorer) ScoreWith(ctx context.Context, p netip.Prefix, opts ScoreOptions) (*Report, error) {
+	reps, err := s.ScoreAllWith(ctx, []netip.Prefix{p}, opts)
+	if reps == nil || reps[0] == nil {
+		// A bad prefix: its own error, without the batch's wrapper.
+		if pe := (*PrefixError)(nil); errors.As(err, &pe) {
+			return nil, pe.Err
+		}
 		return nil, err
 	}
 	return reps[0], err
@@ -110,11 +152,29 @@ func (s *Scorer) Score(ctx context.Context, p netip.Prefix) (*Report, error) {
 // ScoreAll scores many blocks in one call and returns one report per
 // prefix, in the order of ps. All blocks share one pool of Concurrency
 // lookups and one probe of each source, and an (address, source) pair shared
-// by overlapping blocks is looked up once. Errors are as for [Scorer.Score].
+// by overlapping blocks is looked up once.
+//
+// A bad prefix (the zero netip.Prefix, or special-purpose space without
+// AllowSpecial) does not fail the batch: the other blocks are scored, the
+// slice holds nil at the bad prefix's index, and the error is the
+// [errors.Join] of one [*PrefixError] per bad prefix (find them with
+// errors.As, or errors.Is for [ErrInvalidPrefix] and
+// prefix.ErrSpecialPurpose) and of the call's own error, if any. The call's
+// own errors are as for [Scorer.Score]: without sources or with duplicate
+// names ScoreAll returns nil and the error.
 func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, error) {
+	return s.ScoreAllWith(ctx, ps, ScoreOptions{})
+}
+
+// ScoreAllWith is [Scorer.ScoreAll] with per-call options, such as a
+// progress callback of its own.
+func (s *Scorer) ScoreAllWith(ctx context.Context, ps []netip.Prefix, opts ScoreOptions) ([]*Report, error) {
 	start := time.Now()
 	srcs, err := s.sourceStates()
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPolicy(srcs); err != nil {
 		return nil, err
 	}
 	if len(ps) == 0 {
@@ -124,21 +184,34 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 		s:       s,
 		pol:     s.Policy.resolve(),
 		srcs:    srcs,
-		blocks:  make([]block, len(ps)),
+		blocks:  make([]block, 0, len(ps)),
 		timeout: s.timeout(),
 		seed:    s.seed(),
+		prog:    opts.Progress,
+		start:   start,
 	}
+	if r.prog == nil {
+		r.prog = s.Progress
+	}
+	var bad []error
+	index := make([]int, 0, len(ps)) // index[bi] is the position in ps of blocks[bi]
 	for i, p := range ps {
 		if !p.IsValid() {
-			return nil, fmt.Errorf("%w: prefix %d of %d is the zero netip.Prefix", ErrInvalidPrefix, i+1, len(ps))
+			bad = append(bad, &PrefixError{Index: i, Prefix: p, Err: fmt.Errorf("%w: the zero netip.Prefix", ErrInvalidPrefix)})
+			continue
 		}
 		p = canonical(p)
 		if !s.AllowSpecial {
 			if err := prefix.CheckVettable(p); err != nil {
-				return nil, fmt.Errorf("reputation: %w", err)
+				bad = append(bad, &PrefixError{Index: i, Prefix: p, Err: fmt.Errorf("reputation: %w", err)})
+				continue
 			}
 		}
-		r.blocks[i].p = p
+		r.blocks = append(r.blocks, block{p: p})
+		index = append(index, i)
+	}
+	if len(r.blocks) == 0 {
+		return make([]*Report, len(ps)), errors.Join(bad...)
 	}
 
 	r.probe(ctx)
@@ -154,8 +227,18 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 		r.plan()
 		r.execute(ctx)
 	}
+	r.finalProgress()
+	if ctx.Err() != nil {
+		r.cause = fmt.Errorf("not answered: %w", interruptedError(ctx))
+	}
 	reps := r.reports(time.Since(start))
-	if errOut == nil {
+	switch {
+	case ctx.Err() != nil && slices.ContainsFunc(reps, func(rep *Report) bool { return rep.Interrupted }):
+		// Cancellation is classified first: the caller gave up, and no
+		// source failure (a probe cut short, a zone that could not
+		// answer in time) is reported for it.
+		errOut = interruptedError(ctx)
+	case errOut == nil:
 		if err := r.noUsableZonesError(); err != nil {
 			errOut = err
 			for _, rep := range reps {
@@ -165,15 +248,37 @@ func (s *Scorer) ScoreAll(ctx context.Context, ps []netip.Prefix) ([]*Report, er
 			}
 		}
 	}
-	if errOut == nil && ctx.Err() != nil && slices.ContainsFunc(reps, func(rep *Report) bool { return rep.Interrupted }) {
-		errOut = interruptedError(ctx)
+	if len(bad) > 0 {
+		errOut = errors.Join(append(bad, errOut)...)
 	}
 	if s.Logger != nil {
 		s.Logger.LogAttrs(ctx, slog.LevelDebug, "reputation: scored",
 			slog.Int("blocks", len(ps)), slog.Int("lookups", len(r.tasks)),
 			slog.Duration("duration", time.Since(start)), slog.Any("error", errOut))
 	}
-	return reps, errOut
+	out := make([]*Report, len(ps))
+	for bi, rep := range reps {
+		out[index[bi]] = rep
+	}
+	return out, errOut
+}
+
+// checkPolicy refuses an invalid policy, and weights that name no source:
+// a typo there would silently score a list at full weight.
+func (s *Scorer) checkPolicy(srcs []srcState) error {
+	if err := s.Policy.Validate(); err != nil {
+		return err
+	}
+	if s.Policy == nil {
+		return nil
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(s.Policy.Weights)) {
+		if !slices.ContainsFunc(srcs, func(st srcState) bool { return st.name == name }) {
+			errs = append(errs, fmt.Errorf("%w: Weights[%q]: no source of the Scorer has that name", ErrInvalidPolicy, name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Probe checks the health of every source: sources that implement [Prober]
@@ -216,6 +321,16 @@ func (s *Scorer) concurrency() int {
 		return DefaultConcurrency
 	}
 	return s.Concurrency
+}
+
+func (s *Scorer) maxListings() int {
+	switch {
+	case s.MaxListings == 0:
+		return DefaultMaxListings
+	case s.MaxListings < 0:
+		return 0
+	}
+	return s.MaxListings
 }
 
 func (s *Scorer) maxAddrs() int {
@@ -378,10 +493,14 @@ type run struct {
 	results []result
 	timeout time.Duration
 	seed    uint64
-	aborted bool // cancelled before any lookup
+	aborted bool  // cancelled before any lookup
+	cause   error // why lookups were cut off: the caller's ctx; nil if it is not done
 
+	prog               func(Progress) // nil: no progress reports
+	start              time.Time
 	done, listed, errs atomic.Int64
 	progMu             sync.Mutex
+	progNext           atomic.Int64 // earliest time of the next progress call, as time since start
 }
 
 func (r *run) probe(ctx context.Context) {
@@ -398,6 +517,11 @@ func (r *run) probe(ctx context.Context) {
 			}
 			defer cancel()
 			h := st.pr.Probe(pctx)
+			if interruptedProbe(ctx, h) {
+				// The caller gave up, not the source: a probe cut short
+				// says nothing about the source's health.
+				h = Health{Status: StatusOK, Detail: probeInterrupted}
+			}
 			if h.Status == "" {
 				h.Status = StatusUnreachable
 				if h.Detail == "" {
@@ -418,6 +542,24 @@ func (r *run) probe(ctx context.Context) {
 				slog.String("detail", st.health.Detail))
 		}
 	}
+}
+
+// probeInterrupted is the detail of a source whose probe the caller's
+// context cut short.
+const probeInterrupted = "not probed: interrupted by the caller"
+
+// interruptedProbe reports whether h is a probe outcome that only says the
+// caller's ctx ended: ctx is done, the probe did not find the source usable,
+// and its error (if any) is the context's rather than an answer (a refusal
+// or a dead list found before ctx ended is kept). Cancellation is
+// classified before anything else, so a client that hangs up never makes a
+// source look refused, dead or unreachable.
+func interruptedProbe(ctx context.Context, h Health) bool {
+	if ctx.Err() == nil || h.Status.Usable() {
+		return false
+	}
+	return h.Err == nil || errors.Is(h.Err, context.Canceled) || errors.Is(h.Err, context.DeadlineExceeded) ||
+		errors.Is(h.Err, context.Cause(ctx))
 }
 
 func (r *run) anyUsable() bool {
@@ -663,7 +805,7 @@ func family(a netip.Addr) string {
 // indices from a shared counter; each writes only its task's result slot.
 // It returns when every worker has finished.
 func (r *run) execute(ctx context.Context) {
-	r.report(Progress{Planned: len(r.tasks)}, false)
+	r.firstProgress()
 	workers := min(r.s.concurrency(), len(r.tasks))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -708,12 +850,18 @@ func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
 	if t.block >= 0 {
 		p := r.blocks[t.block].p
 		res.matches, res.err = st.pl.LookupPrefix(lctx, p)
+		for k := 0; res.err == nil && k < len(res.matches); k++ {
+			res.err = res.matches[k].check()
+		}
 		listed = len(res.matches) > 0
 		if res.err != nil {
 			res.err = &SourceError{Source: st.name, Prefix: p, Err: res.err}
 		}
 	} else {
 		res.listing, res.err = st.src.Lookup(lctx, t.addr)
+		if res.err == nil {
+			res.err = res.listing.check()
+		}
 		listed = res.listing.Listed
 		if res.err != nil {
 			res.err = &SourceError{Source: st.name, Addr: t.addr, Err: res.err}
@@ -734,22 +882,50 @@ func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
 	} else if listed {
 		r.listed.Add(1)
 	}
-	if r.s.Progress != nil {
-		r.report(Progress{Planned: len(r.tasks)}, true)
+	if r.prog != nil && time.Since(r.start) >= time.Duration(r.progNext.Load()) {
+		r.throttledProgress()
 	}
 }
 
-// report calls the Progress callback, one call at a time.
-func (r *run) report(p Progress, load bool) {
-	if r.s.Progress == nil {
+// firstProgress makes the first progress call, once the lookups are planned.
+func (r *run) firstProgress() {
+	if r.prog == nil {
 		return
 	}
 	r.progMu.Lock()
 	defer r.progMu.Unlock()
-	if load {
-		p.Done, p.Listed, p.Errors = int(r.done.Load()), int(r.listed.Load()), int(r.errs.Load())
+	r.prog(Progress{Planned: len(r.tasks)})
+	r.progNext.Store(int64(time.Since(r.start) + ProgressInterval))
+}
+
+// throttledProgress makes a progress call unless another worker is making
+// one or made one less than ProgressInterval ago: a worker never waits
+// for another's callback.
+func (r *run) throttledProgress() {
+	if !r.progMu.TryLock() {
+		return
 	}
-	r.s.Progress(p)
+	defer r.progMu.Unlock()
+	now := time.Since(r.start)
+	if now < time.Duration(r.progNext.Load()) {
+		return
+	}
+	r.progNext.Store(int64(now + ProgressInterval))
+	r.prog(r.counters())
+}
+
+// finalProgress makes the last progress call; every worker has returned.
+func (r *run) finalProgress() {
+	if r.prog == nil {
+		return
+	}
+	r.progMu.Lock()
+	defer r.progMu.Unlock()
+	r.prog(r.counters())
+}
+
+func (r *run) counters() Progress {
+	return Progress{Planned: len(r.tasks), Done: int(r.done.Load()), Listed: int(r.listed.Load()), Errors: int(r.errs.Load())}
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }

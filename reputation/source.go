@@ -2,6 +2,7 @@ package reputation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -68,7 +69,10 @@ type Match struct {
 //
 // Probe must not return a healthy status when it could not tell: a probe that
 // timed out is [StatusUnreachable], never [StatusOK]. Probe returns promptly
-// once ctx is done.
+// once ctx is done. When the caller's ctx is done and the probe found the
+// source unusable with no error other than the context's (or none), the
+// Scorer reads the outcome as the caller's cancellation: the source keeps
+// [StatusOK] with a detail saying it was not probed.
 type Prober interface {
 	Probe(ctx context.Context) Health
 }
@@ -316,4 +320,31 @@ func (l Listing) Codes() []netip.Addr {
 		}
 	}
 	return out
+}
+
+// ErrInvalidEvidence is wrapped by the [SourceError] of a lookup whose answer
+// the Scorer cannot score: evidence with a Severity or Scope outside the
+// defined values, or a Match without a valid prefix. Such a lookup is unknown,
+// never scored as 0 points.
+var ErrInvalidEvidence = errors.New("reputation: invalid evidence")
+
+// check reports whether every piece of l's evidence can be scored.
+func (l Listing) check() error {
+	for i, e := range l.Evidence {
+		if e.Severity < SeverityAllow || e.Severity > SeverityCritical {
+			return fmt.Errorf("%w: evidence %d has severity %d (want %d..%d)", ErrInvalidEvidence, i, int(e.Severity), int(SeverityAllow), int(SeverityCritical))
+		}
+		if e.Scope > ScopeASN {
+			return fmt.Errorf("%w: evidence %d has scope %d (want %d..%d)", ErrInvalidEvidence, i, int(e.Scope), int(ScopeAddress), int(ScopeASN))
+		}
+	}
+	return nil
+}
+
+// check reports whether m can be scored.
+func (m Match) check() error {
+	if !m.Prefix.IsValid() {
+		return fmt.Errorf("%w: a match has no valid prefix", ErrInvalidEvidence)
+	}
+	return m.Listing.check()
 }

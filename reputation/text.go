@@ -1,10 +1,13 @@
 package reputation
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,15 +22,25 @@ const textMaxListings = 8
 // WriteText writes r as plain text for a terminal of 80 columns: the
 // verdict and score, the reasons, a table of the sources (with the reason a
 // source was not used or not asked), the listings (at most 8 per source; the
-// JSON form has all), the whitelist evidence and the failed lookups grouped
-// by source (a count, the distinct errors and the addresses as ranges). It
+// JSON form has all), the whitelist evidence and the lookups that got no
+// answer (failed or cut off) grouped by source (a count, the distinct errors
+// and the addresses as ranges). A report with NotScored reads "not scored"
+// instead of a score. It
 // returns the first write error.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := &textWriter{w: w}
-	tw.line("%s: %s, score %s (policy %s)", r.Prefix, strings.ToUpper(string(r.Verdict)), num(r.Score), r.PolicyVersion)
+	score := "score " + num(r.Score)
+	if r.NotScored {
+		score = "not scored"
+	}
+	tw.line("%s: %s, %s (policy %s)", r.Prefix, strings.ToUpper(string(r.Verdict)), score, r.PolicyVersion)
 	checked := fmt.Sprintf("checked %d of %s addresses", r.AddressesChecked, count(r.AddressesTotal))
 	if r.Sampled {
 		checked += fmt.Sprintf(" (sampled, seed %d)", r.Seed)
+	}
+	if r.BlockChecked && r.AddressesChecked == 0 {
+		// Only feeds or mirrors answered: for every address at once.
+		checked = fmt.Sprintf("checked all %s addresses at once (whole-block sources)", count(r.AddressesTotal))
 	}
 	tw.line("%s", checked)
 	tw.line("coverage %s (%d of %d lookups answered), %d ms", floorPercent(r.Coverage),
@@ -41,11 +54,19 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw.line("  none")
 	}
 	for _, rs := range r.Reasons {
+		// "!" marks a reason that forces reject, ">" one that forces review.
 		mark := "- "
-		if rs.ForcesReject {
+		switch rs.Forces {
+		case VerdictReject:
 			mark = "! "
+		case VerdictReview:
+			mark = "> "
 		}
 		tw.wrap("  "+mark, "    ", rs.Text)
+	}
+
+	if len(r.Subnets) > 0 {
+		tw.subnets(r.Subnets)
 	}
 
 	tw.section("Sources")
@@ -55,7 +76,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			s.Planned, s.Queried, s.Listed, s.Errors)
 		// A usable source that was asked needs no explanation; its probe
 		// detail would repeat for every block.
-		if s.Detail != "" && (!s.Status.Usable() || s.Planned == 0) {
+		if s.Detail != "" && (!s.Status.Usable() || s.Planned == 0 || s.Errors > 0) {
 			tw.wrap("    ", "    ", s.Detail)
 		}
 	}
@@ -78,6 +99,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, src := range order {
 			tw.wrap("  ", "    ", fmt.Sprintf("... and %d more listed by %s", more[src], src))
 		}
+		for _, src := range slices.Sorted(maps.Keys(r.Omitted)) {
+			tw.wrap("  ", "    ", fmt.Sprintf("... and %d more entries of %s left out of the report (Scorer.MaxListings)", r.Omitted[src], src))
+		}
 	}
 	if len(r.Whitelist) > 0 {
 		tw.section("Whitelist evidence (not scored)")
@@ -88,7 +112,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Unknown) > 0 {
 		tw.section("No answer")
 		for _, g := range groupUnknown(r.Unknown) {
-			tw.wrap("  ", "    ", fmt.Sprintf("%s: %d failed: %s", g.source, g.n, strings.Join(g.spans, ", ")))
+			tw.wrap("  ", "    ", fmt.Sprintf("%s: %d not answered: %s", g.source, g.n, strings.Join(g.spans, ", ")))
 			for _, e := range g.errs {
 				tw.wrap("    ", "      ", e)
 			}
@@ -254,4 +278,53 @@ func fit(s string, n int) string {
 // that only a complete coverage reads 100%.
 func floorPercent(f float64) string {
 	return strconv.FormatFloat(math.Floor(f*1000)/10, 'f', -1, 64) + "%"
+}
+
+// textMaxSubnets caps the subnets WriteText prints; the JSON form has all.
+const textMaxSubnets = 6
+
+// subnets prints the worst subnets: hot first, then by severity and listed
+// addresses, then in address order.
+func (tw *textWriter) subnets(subs []SubnetReport) {
+	var bad []SubnetReport
+	for _, s := range subs {
+		if s.Listed > 0 || s.Covered > 0 {
+			bad = append(bad, s)
+		}
+	}
+	tw.section(fmt.Sprintf("Subnets (%d, %d with listings; worst first)", len(subs), len(bad)))
+	if len(bad) == 0 {
+		tw.line("  none listed")
+		return
+	}
+	slices.SortStableFunc(bad, func(x, y SubnetReport) int {
+		if x.Hot != y.Hot {
+			if x.Hot {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(y.Worst, x.Worst); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.Listed, x.Listed); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.Covered, x.Covered)
+	})
+	for i, s := range bad {
+		if i == textMaxSubnets {
+			tw.line("  ... and %d more with listings", len(bad)-i)
+			break
+		}
+		hot := ""
+		if s.Hot {
+			hot = " HOT"
+		}
+		what := fmt.Sprintf("%d of %d checked listed", s.Listed, s.Checked)
+		if s.Covered > 0 {
+			what += ", " + percent(s.Covered) + " covered by entries"
+		}
+		tw.line("  %-20s %s, worst %s%s", s.Prefix, what, s.Worst, hot)
+	}
 }

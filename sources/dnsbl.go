@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -170,8 +171,11 @@ func (bl *DNSBL) Format(f fmt.State, verb rune) {
 //     [*RcodeError] recording it);
 //   - [ErrBogusAnswer] for an A record outside 127.0.0.0/8 or for a name
 //     other than the one asked (CNAME chains are followed within the answer);
-//   - [ErrTimeout] when no answer was obtained, also wrapping the context's
-//     error when ctx ended the query;
+//   - [ErrTimeout] when no answer was obtained, also wrapping
+//     [context.DeadlineExceeded] when ctx's deadline ended the query;
+//   - no sentinel of this package when ctx was cancelled: the error wraps
+//     ctx.Err() and [context.Cause] of ctx, never ErrTimeout, since a
+//     caller that gives up says nothing about the zone;
 //   - [ErrDeadList] for a zone with Dead set, [ErrNoClient] without a Client.
 //
 // After an answer meaning "rate limited", lookups fail at once with
@@ -187,10 +191,26 @@ func (bl *DNSBL) Lookup(ctx context.Context, addr netip.Addr) (reputation.Listin
 		return reputation.Listing{}, err
 	}
 	if err := st.inflight.Acquire(ctx, 1); err != nil {
-		return reputation.Listing{}, fmt.Errorf("%w: %s: waiting to query %s: %w", ErrTimeout, bl.Zone.Zone, addr, err)
+		return reputation.Listing{}, bl.waitFailed(ctx, "waiting to query "+addr.String(), err)
 	}
 	defer st.inflight.Release(1)
 	return bl.lookup(ctx, st, addr, bl.Zone.TXT)
+}
+
+// waitFailed returns the error of a query whose wait (for an in-flight slot,
+// the rate or the answer) ended with err because ctx was done. A caller
+// that cancels is not a timeout: the error wraps ctx.Err() and
+// [context.Cause] of ctx, and not [ErrTimeout], so no one reads a client
+// hanging up as a list or resolver outage. A deadline is a timeout: the
+// Scorer's per-lookup limit arrives as one.
+func (bl *DNSBL) waitFailed(ctx context.Context, doing string, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+		if cause := context.Cause(ctx); !errors.Is(cause, cerr) {
+			return fmt.Errorf("sources: %s: %s: %w: %w", bl.Zone.Zone, doing, cerr, cause)
+		}
+		return fmt.Errorf("sources: %s: %s: %w", bl.Zone.Zone, doing, cerr)
+	}
+	return fmt.Errorf("%w: %s: %s: %w", ErrTimeout, bl.Zone.Zone, doing, err)
 }
 
 // usable checks the configuration and the address family.
@@ -283,7 +303,7 @@ func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wa
 func (bl *DNSBL) exchange(ctx context.Context, st *dnsblState, qname string, qtype uint16, addr netip.Addr) (*dns.Msg, error) {
 	if st.limiter != nil {
 		if err := st.limiter.wait(ctx); err != nil {
-			return nil, fmt.Errorf("%w: %s: rate limit wait for %s: %w", ErrTimeout, bl.Zone.Zone, addr, err)
+			return nil, bl.waitFailed(ctx, "rate limit wait for "+addr.String(), err)
 		}
 	}
 	m, err := bl.Client.Exchange(ctx, qname, qtype)
@@ -291,7 +311,7 @@ func (bl *DNSBL) exchange(ctx context.Context, st *dnsblState, qname string, qty
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%w)", err, cerr)
 		}
-		return nil, fmt.Errorf("%w: %s: no answer for %s: %w", ErrTimeout, bl.Zone.Zone, addr, bl.scrub(err))
+		return nil, bl.waitFailed(ctx, "no answer for "+addr.String(), bl.scrub(err))
 	}
 	if m == nil {
 		return nil, fmt.Errorf("%w: %s: no answer for %s", ErrTimeout, bl.Zone.Zone, addr)
@@ -454,6 +474,25 @@ func (st *dnsblState) startBackoff(bl *DNSBL) {
 	}
 }
 
+// DNSBLStats are counters of a [DNSBL] since its first use.
+type DNSBLStats struct {
+	// RateLimitWaits counts the queries that had to wait for the zone's
+	// rate limit (Zone.Rate) before they were sent.
+	RateLimitWaits uint64
+	// RateLimitWait is the total time those queries waited.
+	RateLimitWait time.Duration
+}
+
+// Stats returns the DNSBL's counters. It is safe to call at any time, also
+// concurrently with lookups; a DNSBL without a rate limit has none to count.
+func (bl *DNSBL) Stats() DNSBLStats {
+	st := bl.init()
+	if st.limiter == nil {
+		return DNSBLStats{}
+	}
+	return DNSBLStats{RateLimitWaits: st.limiter.waits.Load(), RateLimitWait: time.Duration(st.limiter.waited.Load())}
+}
+
 // bucket is a token bucket: rate tokens per second, holding at most burst.
 // Waiters reserve a token (the count may go negative) and sleep until it is
 // theirs; a waiter whose context ends first returns its token.
@@ -463,6 +502,9 @@ type bucket struct {
 	burst  float64
 	tokens float64
 	last   time.Time
+
+	waits  atomic.Uint64 // waiters that slept
+	waited atomic.Int64  // nanoseconds they slept in total
 }
 
 // newBucket returns a full bucket for rate queries per second; the burst is
@@ -498,6 +540,9 @@ func (b *bucket) wait(ctx context.Context) error {
 	if d == 0 {
 		return nil
 	}
+	b.waits.Add(1)
+	start := time.Now()
+	defer func() { b.waited.Add(int64(time.Since(start))) }()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -527,8 +572,10 @@ func (b *bucket) wait(ctx context.Context) error {
 // [reputation.StatusUnreachable] for timeouts and SERVFAIL.
 //
 // A completed probe is cached for [ProbeCacheTTL]; concurrent calls share one
-// probe. A probe cut short by ctx reports [reputation.StatusUnreachable] and
-// is not cached. Probe ignores the rate-limit back-off, since it is how a
+// probe. A probe cut short by ctx reports [reputation.StatusUnreachable]
+// (it could not tell) with an error wrapping ctx's error as Lookup's does,
+// and is not cached; the Scorer reads such an outcome as the caller's
+// cancellation, not as the zone's health. Probe ignores the rate-limit back-off, since it is how a
 // caller learns whether the zone is usable, but honours the rate limit.
 func (bl *DNSBL) Probe(ctx context.Context) reputation.Health {
 	if bl.Zone.Dead != "" {
@@ -549,7 +596,7 @@ func (bl *DNSBL) Probe(ctx context.Context) reputation.Health {
 			case <-wait:
 				continue
 			case <-ctx.Done():
-				err := fmt.Errorf("%w: %s: probe: %w", ErrTimeout, bl.Zone.Zone, context.Cause(ctx))
+				err := bl.waitFailed(ctx, "probe", context.Cause(ctx))
 				return reputation.Health{Status: reputation.StatusUnreachable, Detail: err.Error(), Err: err}
 			}
 		}
@@ -621,7 +668,7 @@ func (bl *DNSBL) probe(ctx context.Context, st *dnsblState) reputation.Health {
 
 func (bl *DNSBL) probeOne(ctx context.Context, st *dnsblState, addr netip.Addr) (reputation.Listing, error) {
 	if err := st.inflight.Acquire(ctx, 1); err != nil {
-		return reputation.Listing{}, fmt.Errorf("%w: %s: waiting to query %s: %w", ErrTimeout, bl.Zone.Zone, addr, err)
+		return reputation.Listing{}, bl.waitFailed(ctx, "waiting to query "+addr.String(), err)
 	}
 	defer st.inflight.Release(1)
 	return bl.lookup(ctx, st, addr, false)

@@ -59,11 +59,16 @@ func TestScorerEndToEnd(t *testing.T) {
 		if st["bl.example.org"].Status != reputation.StatusOK || rep.Coverage != 1 {
 			t.Errorf("%s: bl.example.org %q, coverage %v; want ok and 1", rep.Prefix, st["bl.example.org"].Status, rep.Coverage)
 		}
-		// Per address, the answers over DNS equal the mirror's.
+		// Per address, the answers over DNS equal the mirror's (listings of
+		// consecutive addresses with the same answer come merged).
 		fromDNS := map[netip.Addr][]netip.Addr{}
 		for _, l := range rep.Listings {
 			if l.Source == "bl.example.org" {
-				fromDNS[l.Address] = l.Codes
+				for a := range prefix.RangeOf(rep.Prefix).All() {
+					if l.Contains(a) {
+						fromDNS[a] = l.Codes
+					}
+				}
 			}
 			if l.Source == "refuse.example.org" || l.Source == "world.example.org" {
 				t.Errorf("%s: listing from an unusable zone: %+v", rep.Prefix, l)

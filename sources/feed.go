@@ -200,10 +200,13 @@ var (
 // input exceeds the size cap ([ErrTooLarge]), or when no entry is usable
 // ([ErrEmpty], joined with the parse errors).
 func ReadList(r io.Reader, cfg FeedConfig) (*List, error) {
-	ld := newLoader(r, cfg.MaxBytes, cfg.MaxLineBytes)
+	ld, err := newLoader(r, cfg.Name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict)
+	if err != nil {
+		return nil, err
+	}
 	format := cfg.Format
 	if format == FormatAuto {
-		head, err := ld.head(8 << 10)
+		head, err := ld.head()
 		if err != nil {
 			return nil, err
 		}
@@ -215,12 +218,13 @@ func ReadList(r io.Reader, cfg FeedConfig) (*List, error) {
 	name := cfg.Name
 	if name == "" {
 		name = format.String()
+		ld.setName(name)
 	}
 	p := &feedParser{name: name, format: format}
-	parseErrs, err := ld.lines(name, cfg.Strict, p.line)
-	if err != nil {
+	if err := ld.lines(func(_ int, line []byte) error { return p.line(line) }); err != nil {
 		return nil, err
 	}
+	parseErrs := ld.errs.err()
 	if p.b.Len() == 0 {
 		return nil, errors.Join(fmt.Errorf("%w: feed %s", ErrEmpty, name), parseErrs)
 	}
@@ -362,7 +366,7 @@ func (l *List) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation.M
 
 func lookupPrefix(set *ipset.Set, p netip.Prefix, listing func(uint32) reputation.Listing) ([]reputation.Match, error) {
 	if !p.IsValid() {
-		return nil, syntaxErrorf("invalid prefix")
+		return nil, lineErrorf(ErrSyntax, "invalid prefix")
 	}
 	r := prefix.RangeOf(prefix.Unmap(p))
 	first, last := r.From(), r.To()

@@ -24,7 +24,7 @@ type feedParser struct {
 
 func (p *feedParser) line(raw []byte) error {
 	if !utf8.Valid(raw) {
-		return syntaxErrorf("not UTF-8 text")
+		return lineErrorf(ErrSyntax, "not UTF-8 text")
 	}
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s[0] == '#' {
@@ -51,17 +51,17 @@ func (p *feedParser) line(raw []byte) error {
 			addr, count, ok = strings.Cut(s, " ")
 		}
 		if !ok {
-			return syntaxErrorf("missing count")
+			return lineErrorf(ErrSyntax, "missing count")
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(count))
 		if err != nil || n < 0 || n > 1<<30 {
-			return syntaxErrorf("bad count %q", strings.TrimSpace(count))
+			return lineErrorf(ErrSyntax, "bad count %q", strings.TrimSpace(count))
 		}
 		return p.add(strings.TrimSpace(addr), entryMeta{count: n})
 	default:
 		s = stripComment(s)
 		if f := strings.Fields(s); len(f) != 1 {
-			return syntaxErrorf("unexpected text after address")
+			return lineErrorf(ErrSyntax, "unexpected text after address")
 		}
 		return p.add(s, entryMeta{})
 	}
@@ -104,7 +104,7 @@ type dropRecord struct {
 func (p *feedParser) dropJSON(s string) error {
 	var rec dropRecord
 	if err := json.Unmarshal([]byte(s), &rec); err != nil {
-		return syntaxErrorf("%v", err)
+		return lineErrorf(ErrSyntax, "%v", err)
 	}
 	if rec.Type == "metadata" {
 		if rec.Timestamp > 0 {
@@ -116,13 +116,13 @@ func (p *feedParser) dropJSON(s string) error {
 		return nil
 	}
 	if rec.Type != "" {
-		return syntaxErrorf("unknown record type %q", rec.Type)
+		return lineErrorf(ErrSyntax, "unknown record type %q", rec.Type)
 	}
 	if rec.CIDR == "" {
-		return syntaxErrorf("record without cidr")
+		return lineErrorf(ErrSyntax, "record without cidr")
 	}
 	if _, err := netip.ParsePrefix(rec.CIDR); err != nil {
-		return syntaxErrorf("%v", err)
+		return lineErrorf(ErrSyntax, "%v", err)
 	}
 	return p.add(rec.CIDR, entryMeta{id: rec.SBLID, rir: rec.RIR})
 }
@@ -143,14 +143,14 @@ func (p *feedParser) add(s string, m entryMeta) error {
 func parseExtent(s string) (from, to netip.Addr, err error) {
 	switch {
 	case s == "":
-		return from, to, syntaxErrorf("missing address")
+		return from, to, lineErrorf(ErrSyntax, "missing address")
 	case strings.Contains(s, "/"):
 		p, perr := netip.ParsePrefix(s)
 		if perr != nil {
-			return from, to, syntaxErrorf("%v", perr)
+			return from, to, lineErrorf(ErrSyntax, "%v", perr)
 		}
 		if p.Addr().Is4In6() && p.Bits() < 96 {
-			return from, to, syntaxErrorf("IPv4-mapped prefix shorter than /96")
+			return from, to, lineErrorf(ErrSyntax, "IPv4-mapped prefix shorter than /96")
 		}
 		r := prefix.RangeOf(prefix.Unmap(p))
 		from, to = r.From(), r.To()
@@ -163,10 +163,10 @@ func parseExtent(s string) (from, to netip.Addr, err error) {
 			return from, to, err
 		}
 		if from.Is4() != to.Is4() {
-			return from, to, syntaxErrorf("range mixes address families")
+			return from, to, lineErrorf(ErrSyntax, "range mixes address families")
 		}
 		if to.Less(from) {
-			return from, to, syntaxErrorf("range end before start")
+			return from, to, lineErrorf(ErrSyntax, "range end before start")
 		}
 	default:
 		if from, err = parseAddr(s); err != nil {
@@ -183,10 +183,10 @@ func parseExtent(s string) (from, to netip.Addr, err error) {
 func parseAddr(s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return a, syntaxErrorf("%v", err)
+		return a, lineErrorf(ErrSyntax, "%v", err)
 	}
 	if a.Zone() != "" {
-		return a, syntaxErrorf("zoned address")
+		return a, lineErrorf(ErrSyntax, "zoned address")
 	}
 	return a.Unmap(), nil
 }

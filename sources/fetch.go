@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -28,10 +29,11 @@ const (
 // succeeded.
 var ErrNotLoaded = errors.New("sources: feed not loaded yet")
 
-// Fetcher keeps a [List] loaded from a URL up to date. It implements
-// [reputation.Source], [reputation.PrefixLookuper] and [reputation.Describer]
-// by delegating to the current List, so a Scorer can hold the Fetcher while
-// the caller refreshes it.
+// Fetcher keeps a [List] (or another in-memory source, see Read) loaded
+// from a URL up to date. It implements [reputation.Source],
+// [reputation.PrefixLookuper], [reputation.Describer] and [RouteLookuper] by
+// delegating to the current one, so a Scorer can hold the Fetcher while the
+// caller refreshes it.
 //
 // There is no background goroutine: the caller calls [Fetcher.Refresh] when
 // it likes (a ticker, a cron job). Refresh is polite by construction: it
@@ -57,15 +59,24 @@ type Fetcher struct {
 	Timeout time.Duration
 	// UserAgent is sent when not empty (some feeds refuse unnamed clients).
 	UserAgent string
+	// Read parses a downloaded body into the source to serve, named name
+	// (the Fetcher's Name); nil means [ReadList] with Config. Like ReadList
+	// it returns a usable source with the parse errors of skipped lines, or
+	// nil and an error. Set it to serve [VRPs], [RIRStats], [Origins] or
+	// [ASNDrop] through the same polite download.
+	Read func(r io.Reader, name string) (reputation.Source, error)
 
 	_       [0]sync.Mutex // no copy (vet)
 	mu      sync.Mutex    // serialises Refresh
-	current atomic.Pointer[List]
+	current atomic.Pointer[served]
 	status  atomic.Pointer[FetchStatus]
 	etag    string
 	lastMod string
 	tried   time.Time
 }
+
+// served is the source a Fetcher currently serves.
+type served struct{ src reputation.Source }
 
 // FetchStatus is the outcome of the latest [Fetcher.Refresh].
 type FetchStatus struct {
@@ -89,8 +100,21 @@ func (f *Fetcher) Name() string {
 	return f.URL
 }
 
-// List returns the current List, or nil before the first successful fetch.
-func (f *Fetcher) List() *List { return f.current.Load() }
+// List returns the current List, or nil before the first successful fetch
+// or when the Fetcher serves another kind of source.
+func (f *Fetcher) List() *List {
+	l, _ := f.Source().(*List)
+	return l
+}
+
+// Source returns the current source, or nil before the first successful
+// fetch.
+func (f *Fetcher) Source() reputation.Source {
+	if s := f.current.Load(); s != nil {
+		return s.src
+	}
+	return nil
+}
 
 // Status returns the outcome of the latest refresh (the zero FetchStatus
 // before the first).
@@ -175,13 +199,24 @@ func (f *Fetcher) fetch(ctx context.Context, st *FetchStatus) error {
 	case resp.StatusCode != http.StatusOK:
 		return fmt.Errorf("unexpected HTTP status %s", resp.Status)
 	}
-	cfg := f.Config
-	cfg.Name = f.Name()
-	l, err := ReadList(resp.Body, cfg)
-	if l == nil {
+	var src reputation.Source
+	if f.Read != nil {
+		src, err = f.Read(resp.Body, f.Name())
+	} else {
+		cfg := f.Config
+		cfg.Name = f.Name()
+		var l *List
+		if l, err = ReadList(resp.Body, cfg); l != nil {
+			src = l
+		}
+	}
+	if src == nil {
+		if err == nil {
+			err = fmt.Errorf("%w: %s", ErrEmpty, f.Name())
+		}
 		return err
 	}
-	f.current.Store(l)
+	f.current.Store(&served{src})
 	f.etag = resp.Header.Get("ETag")
 	f.lastMod = resp.Header.Get("Last-Modified")
 	st.Updated = time.Now()
@@ -189,38 +224,58 @@ func (f *Fetcher) fetch(ctx context.Context, st *FetchStatus) error {
 	return err
 }
 
-func (f *Fetcher) list() (*List, error) {
-	if l := f.current.Load(); l != nil {
-		return l, nil
+func (f *Fetcher) source() (reputation.Source, error) {
+	if s := f.Source(); s != nil {
+		return s, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotLoaded, f.Name())
 }
 
-// Lookup delegates to the current List; before the first successful fetch it
-// fails with [ErrNotLoaded].
+// Lookup delegates to the current source; before the first successful fetch
+// it fails with [ErrNotLoaded].
 func (f *Fetcher) Lookup(ctx context.Context, addr netip.Addr) (reputation.Listing, error) {
-	l, err := f.list()
+	s, err := f.source()
 	if err != nil {
 		return reputation.Listing{}, err
 	}
-	return l.Lookup(ctx, addr)
+	return s.Lookup(ctx, addr)
 }
 
-// LookupPrefix delegates to the current List; before the first successful
-// fetch it fails with [ErrNotLoaded].
+// LookupPrefix delegates to the current source; before the first successful
+// fetch it fails with [ErrNotLoaded]; it fails too when the source does not
+// answer for prefixes.
 func (f *Fetcher) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation.Match, error) {
-	l, err := f.list()
+	s, err := f.source()
 	if err != nil {
 		return nil, err
 	}
-	return l.LookupPrefix(ctx, p)
+	pl, ok := s.(reputation.PrefixLookuper)
+	if !ok {
+		return nil, fmt.Errorf("sources: %s answers per address, not per prefix", f.Name())
+	}
+	return pl.LookupPrefix(ctx, p)
 }
 
-// Info reports [reputation.KindFeed] and the families of the current List
-// (both before the first fetch).
+// LookupRoutes delegates to the current source, an [*Origins]; before the
+// first successful fetch it fails with [ErrNotLoaded]; it fails too when the
+// source is not a route table.
+func (f *Fetcher) LookupRoutes(ctx context.Context, p netip.Prefix) ([]RouteMatch, error) {
+	s, err := f.source()
+	if err != nil {
+		return nil, err
+	}
+	rl, ok := s.(RouteLookuper)
+	if !ok {
+		return nil, fmt.Errorf("sources: %s is not a prefix-to-origin table", f.Name())
+	}
+	return rl.LookupRoutes(ctx, p)
+}
+
+// Info reports the current source's Info ([reputation.KindFeed] and both
+// families before the first fetch).
 func (f *Fetcher) Info() reputation.Info {
-	if l := f.current.Load(); l != nil {
-		return l.Info()
+	if d, ok := f.Source().(reputation.Describer); ok {
+		return d.Info()
 	}
 	return reputation.Info{Kind: reputation.KindFeed, IPv4: true, IPv6: true}
 }
@@ -229,4 +284,5 @@ var (
 	_ reputation.Source         = (*Fetcher)(nil)
 	_ reputation.PrefixLookuper = (*Fetcher)(nil)
 	_ reputation.Describer      = (*Fetcher)(nil)
+	_ RouteLookuper             = (*Fetcher)(nil)
 )

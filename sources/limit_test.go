@@ -26,12 +26,16 @@ func TestDNSBLRateLimit(t *testing.T) {
 		lookups    int
 		concurrent bool
 		want       time.Duration
+		// waits and waited are what Stats reports: the lookups that
+		// waited for a token and their total wait.
+		waits  uint64
+		waited time.Duration
 	}{
 		// The bucket starts full with one second's worth of queries (at
 		// least one), then refills at rate.
-		{name: "sequential_10qps", rate: 10, lookups: 30, want: 2 * time.Second},
-		{name: "concurrent_5qps", rate: 5, lookups: 20, concurrent: true, want: 3 * time.Second},
-		{name: "fractional_half_qps", rate: 0.5, lookups: 3, want: 4 * time.Second},
+		{name: "sequential_10qps", rate: 10, lookups: 30, want: 2 * time.Second, waits: 20, waited: 2 * time.Second},
+		{name: "concurrent_5qps", rate: 5, lookups: 20, concurrent: true, want: 3 * time.Second, waits: 15, waited: 24 * time.Second}, // 0.2 s × (1+...+15)
+		{name: "fractional_half_qps", rate: 0.5, lookups: 3, want: 4 * time.Second, waits: 2, waited: 4 * time.Second},
 		{name: "unlimited", rate: 0, lookups: 50, concurrent: true, want: 0},
 	}
 	for _, tc := range tests {
@@ -62,6 +66,9 @@ func TestDNSBLRateLimit(t *testing.T) {
 				}
 				if n := fake.calls.Load(); n != int64(tc.lookups) {
 					t.Errorf("sent %d queries, want %d", n, tc.lookups)
+				}
+				if st := bl.Stats(); st.RateLimitWaits != tc.waits || st.RateLimitWait != tc.waited {
+					t.Errorf("Stats() = %+v, want %d waits, %v waited", st, tc.waits, tc.waited)
 				}
 			})
 		})

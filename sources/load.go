@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"strconv"
 )
 
@@ -61,10 +62,11 @@ func (e *lineError) Error() string { return e.sentinel.Error() + e.detail }
 
 func (e *lineError) Unwrap() error { return e.sentinel }
 
-// syntaxErrorf returns an error wrapping [ErrSyntax] whose text goes on
-// with ": " and the formatted detail.
-func syntaxErrorf(format string, args ...any) error {
-	return &lineError{sentinel: ErrSyntax, detail: ": " + fmt.Sprintf(format, args...)}
+// lineErrorf returns an error wrapping sentinel, one of the loading
+// sentinels of a malformed line (ErrSyntax, ErrWholeSpace, ErrLineTooLong),
+// whose text goes on with ": " and the formatted detail.
+func lineErrorf(sentinel error, format string, args ...any) error {
+	return &lineError{sentinel: sentinel, detail: ": " + fmt.Sprintf(format, args...)}
 }
 
 // ParseError is a malformed line of a feed or zone file, like
@@ -98,63 +100,97 @@ func lineReason(err error) string {
 	return fmt.Sprint(err)
 }
 
-// loader reads the lines of one feed or zone file under its size and line
-// limits.
+// loader is what every line-oriented loader shares (feeds, zone mirrors and
+// the lease-check inputs): the size cap, the line cap, an optional check of
+// the kind of file from its first bytes, and the collection of malformed
+// lines as ParseErrors.
 type loader struct {
+	name     string // the source name, for errors
 	maxBytes int64
 	maxLine  int
-	lr       limitedReader
+	lr       *limitedReader
 	br       *bufio.Reader
+	errs     *errList
+	kind     fileKind // what the head looked like, when kinds were wanted
 }
 
-// newLoader returns a loader of r; limits of 0 or less mean
-// [DefaultMaxBytes] and [DefaultMaxLineBytes].
-func newLoader(r io.Reader, maxBytes int64, maxLine int) *loader {
+// newLoader wraps r with the size cap maxBytes and the line cap maxLine
+// (0 or less mean [DefaultMaxBytes] and [DefaultMaxLineBytes]) for the load
+// of source name. With strict, the first malformed line fails the load.
+//
+// When want names kinds of files, newLoader checks from r's first bytes
+// that r is one of them: a file that looks like another known kind is
+// refused with [ErrWrongFormat]. An unrecognisable head passes: its lines
+// then fail one by one with parse errors.
+func newLoader(r io.Reader, name string, maxBytes int64, maxLine int, strict bool, want ...fileKind) (*loader, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLineBytes
 	}
-	ld := &loader{maxBytes: maxBytes, maxLine: maxLine, lr: limitedReader{r: r, n: maxBytes}}
-	ld.br = bufio.NewReaderSize(&ld.lr, max(64<<10, maxLine+2))
-	return ld
+	ld := &loader{maxBytes: maxBytes, maxLine: maxLine, lr: &limitedReader{r: r, n: maxBytes}, errs: &errList{strict: strict}}
+	ld.setName(name)
+	ld.br = bufio.NewReaderSize(ld.lr, max(64<<10, maxLine+2))
+	if len(want) == 0 {
+		return ld, nil
+	}
+	head, err := ld.head()
+	if err != nil {
+		return nil, err
+	}
+	ld.kind = sniffKind(head)
+	if ld.kind != kindUnknown && !slices.Contains(want, ld.kind) {
+		return nil, fmt.Errorf("%w: %s looks like %v; want %v", ErrWrongFormat, name, ld.kind, want[0])
+	}
+	return ld, nil
 }
 
-// head returns up to the first n bytes without consuming them, or fewer
-// when the input is shorter.
-func (ld *loader) head(n int) ([]byte, error) {
-	b, err := ld.br.Peek(n)
+// setName names the source, for a loader that learns its name from the
+// head (a feed named after its detected format).
+func (ld *loader) setName(name string) { ld.name, ld.errs.name = name, name }
+
+// head returns the first 8 KiB of the input (less if it is shorter)
+// without consuming them.
+func (ld *loader) head() ([]byte, error) {
+	b, err := ld.br.Peek(8 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		if ld.lr.over {
+			return nil, ld.tooLarge()
+		}
 		return nil, err
 	}
 	return b, nil
 }
 
-// lines calls parse for each line, without its line ending, and collects
-// the malformed ones (too long, or refused by parse) as [*ParseError]
-// values of the source name. It returns them joined (nil when there are
-// none), or a non-nil err when the load fails: reading fails, the input is
-// over the size cap ([ErrTooLarge]), or, when strict, a line is malformed
-// (err is its *ParseError).
-func (ld *loader) lines(name string, strict bool, parse func(line []byte) error) (parseErrs, err error) {
-	errs := &errList{name: name, strict: strict}
-	err = readLines(ld.br, ld.maxLine, func(n int, line []byte, long bool) error {
+// tooLarge is the error of an input over the size cap.
+func (ld *loader) tooLarge() error {
+	name := ld.name
+	if name == "" {
+		name = "input"
+	}
+	return fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, name, ld.maxBytes)
+}
+
+// lines calls fn for each line, without its line ending, with its 1-based
+// number. A malformed line (too long, or refused by fn) becomes a
+// [*ParseError] in ld.errs; lines returns an error only when the load
+// fails: reading fails, the input is over the size cap ([ErrTooLarge]), or,
+// when strict, a line is malformed (the error is its *ParseError).
+func (ld *loader) lines(fn func(n int, line []byte) error) error {
+	err := readLines(ld.br, ld.maxLine, func(n int, line []byte, long bool) error {
 		if long {
-			return errs.add(n, line, &lineError{sentinel: ErrLineTooLong, detail: fmt.Sprintf(" (limit %d bytes)", ld.maxLine)})
+			return ld.errs.add(n, line, &lineError{sentinel: ErrLineTooLong, detail: fmt.Sprintf(" (limit %d bytes)", ld.maxLine)})
 		}
-		if err := parse(line); err != nil {
-			return errs.add(n, line, err)
+		if err := fn(n, line); err != nil {
+			return ld.errs.add(n, line, err)
 		}
 		return nil
 	})
 	if ld.lr.over {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, name, ld.maxBytes)
+		return ld.tooLarge()
 	}
-	if err != nil {
-		return nil, err
-	}
-	return errs.err(), nil
+	return err
 }
 
 // limitedReader reads at most n bytes and records whether r had more.

@@ -18,6 +18,10 @@ func TestLoadErrorTexts(t *testing.T) {
 		_, err := sources.ReadList(strings.NewReader(in), cfg)
 		return err
 	}
+	unnamedFeed := func(in string, cfg sources.FeedConfig) error {
+		_, err := sources.ReadList(strings.NewReader(in), cfg)
+		return err
+	}
 	mirror := func(typ sources.Dataset, in string) error {
 		_, err := sources.ReadMirror(strings.NewReader(in), sources.MirrorConfig{Name: "m", Type: typ})
 		return err
@@ -44,7 +48,9 @@ func TestLoadErrorTexts(t *testing.T) {
 			`sources: input exceeds size cap: f is larger than 50 bytes`},
 		// Detecting the format reads ahead, and meets the cap before any line.
 		{"feed_too_large_detecting", feed(strings.Repeat("192.0.2.1\n", 10), sources.FeedConfig{MaxBytes: 50}), sources.ErrTooLarge,
-			`sources: input exceeds size cap`},
+			`sources: input exceeds size cap: f is larger than 50 bytes`},
+		{"feed_too_large_unnamed", unnamedFeed(strings.Repeat("192.0.2.1\n", 10), sources.FeedConfig{MaxBytes: 50}), sources.ErrTooLarge,
+			`sources: input exceeds size cap: input is larger than 50 bytes`},
 		{"mirror_bad_address", mirror(sources.DatasetIP4Set, "192.0.2.1\n300.0.0.1\n"), sources.ErrSyntax,
 			`sources: m line 2: syntax error: invalid address: "300.0.0.1"`},
 		{"mirror_duplicate", mirror(sources.DatasetIP4Trie, "192.0.2.0/24\n192.0.2.0/24 :3:\n"), sources.ErrSyntax,

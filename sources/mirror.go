@@ -121,11 +121,14 @@ func ReadMirror(r io.Reader, cfg MirrorConfig) (*Mirror, error) {
 		name = string(cfg.Type)
 	}
 	p := newZoneParser(cfg.Type)
-	ld := newLoader(r, cfg.MaxBytes, cfg.MaxLineBytes)
-	parseErrs, err := ld.lines(name, cfg.Strict, func(line []byte) error { return p.line(string(line)) })
+	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict)
 	if err != nil {
 		return nil, err
 	}
+	if err := ld.lines(func(_ int, line []byte) error { return p.line(string(line)) }); err != nil {
+		return nil, err
+	}
+	parseErrs := ld.errs.err()
 	if p.entries == 0 {
 		return nil, errors.Join(fmt.Errorf("%w: zone %s", ErrEmpty, name), parseErrs)
 	}
@@ -306,7 +309,7 @@ func (m *Mirror) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation
 		return nil, fmt.Errorf("sources: zone %s: %w", m.name, err)
 	}
 	if !p.IsValid() {
-		return nil, syntaxErrorf("invalid prefix")
+		return nil, lineErrorf(ErrSyntax, "invalid prefix")
 	}
 	if err := m.family(p.Addr().Unmap()); err != nil {
 		return nil, err
@@ -385,9 +388,9 @@ func (p *zoneParser) add(from, to netip.Addr, pc piece) error {
 	return p.b.Add(from, to, p.pieces.id(pc))
 }
 
-func errInvalidAddress() error { return syntaxErrorf("invalid address") }
+func errInvalidAddress() error { return lineErrorf(ErrSyntax, "invalid address") }
 
-func errInvalidValue() error { return syntaxErrorf("invalid A or TXT value") }
+func errInvalidValue() error { return lineErrorf(ErrSyntax, "invalid A or TXT value") }
 
 func (p *zoneParser) line(s string) error {
 	s = strings.Trim(s, " \t\r")
@@ -443,10 +446,10 @@ func (p *zoneParser) line(s string) error {
 			return errInvalidAddress()
 		}
 		if a&^ip4mask(bits) != 0 {
-			return syntaxErrorf("invalid range (non-zero host part)")
+			return lineErrorf(ErrSyntax, "invalid range (non-zero host part)")
 		}
 		if p.maxRange != 0 && p.maxRange <= uint64(b-a) {
-			return syntaxErrorf("range larger than $MAXRANGE4")
+			return lineErrorf(ErrSyntax, "range larger than $MAXRANGE4")
 		}
 		rr, err := p.value(rest, excl)
 		if err != nil {
@@ -456,7 +459,7 @@ func (p *zoneParser) line(s string) error {
 		if p.typ == DatasetIP4Trie {
 			pfx := netip.PrefixFrom(u32Addr(a), bits)
 			if p.seen[pfx] {
-				return syntaxErrorf("duplicated entry for %s", pfx)
+				return lineErrorf(ErrSyntax, "duplicated entry for %s", pfx)
 			}
 			p.seen[pfx] = true
 			return p.add(u32Addr(a), u32Addr(b), piece{level: int16(32 - bits), rr: rr})
@@ -483,7 +486,7 @@ func (p *zoneParser) line(s string) error {
 			return errInvalidAddress()
 		}
 		if ip6mask(&a, bits) {
-			return syntaxErrorf("invalid range (non-zero host part)")
+			return lineErrorf(ErrSyntax, "invalid range (non-zero host part)")
 		}
 		rr, err := p.value(rest, excl)
 		if err != nil {
@@ -492,7 +495,7 @@ func (p *zoneParser) line(s string) error {
 		pfx := netip.PrefixFrom(netip.AddrFrom16(a), bits)
 		p.entries++
 		if p.seen[pfx] {
-			return syntaxErrorf("duplicated entry for %s", pfx)
+			return lineErrorf(ErrSyntax, "duplicated entry for %s", pfx)
 		}
 		p.seen[pfx] = true
 		from, to, level = pfx.Addr(), prefix.RangeOf(pfx).To(), int16(128-bits)
@@ -507,7 +510,7 @@ func (p *zoneParser) line(s string) error {
 			want = 128
 		}
 		if bits != want {
-			return syntaxErrorf("invalid address (should be %d bits)", want)
+			return lineErrorf(ErrSyntax, "invalid address (should be %d bits)", want)
 		}
 		pfx := netip.PrefixFrom(netip.AddrFrom16(a), bits)
 		p.entries++
@@ -588,14 +591,14 @@ func (p *zoneParser) special(s string) error {
 	switch {
 	case len(word) == 1 && isDigit(word[0]):
 		if rest == "" {
-			return syntaxErrorf("empty substitution variable")
+			return lineErrorf(ErrSyntax, "empty substitution variable")
 		}
 		if p.vars[word[0]-'0'] == "" {
 			p.vars[word[0]-'0'] = rest
 		}
 	case word == "=":
 		if rest == "" {
-			return syntaxErrorf("empty base template")
+			return lineErrorf(ErrSyntax, "empty base template")
 		}
 		if !p.baseSet {
 			p.base, p.baseSet = rest, true
@@ -611,13 +614,13 @@ func (p *zoneParser) special(s string) error {
 		if b, ok := strings.CutPrefix(rest, "/"); ok {
 			bits, err := strconv.Atoi(b)
 			if err != nil || bits < 1 || bits > 32 {
-				return syntaxErrorf("bad $MAXRANGE4")
+				return lineErrorf(ErrSyntax, "bad $MAXRANGE4")
 			}
 			n = 1 << (32 - bits)
 		} else {
 			v, err := strconv.ParseUint(rest, 10, 32)
 			if err != nil || v == 0 {
-				return syntaxErrorf("bad $MAXRANGE4")
+				return lineErrorf(ErrSyntax, "bad $MAXRANGE4")
 			}
 			n = v
 		}
@@ -649,7 +652,7 @@ func parseRbldnsdTime(s string) (time.Duration, error) {
 	}
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil {
-		return 0, syntaxErrorf("bad time %q", s)
+		return 0, lineErrorf(ErrSyntax, "bad time %q", s)
 	}
 	return time.Duration(n) * unit, nil
 }

@@ -128,15 +128,27 @@ func (z *ZoneInfo) Delist(addr netip.Addr) string {
 }
 
 // Decode turns the A-record answers of a lookup into evidence. It returns an
-// error, never evidence, when any answer is an error code of the zone (the
-// error wraps the matching sentinel) or lies outside 127.0.0.0/8 (wrapping
-// [ErrBogusAnswer]): one refusal in an answer makes the whole answer
-// untrustworthy. Answers are decoded in order; duplicates are dropped.
+// error, never evidence, when any answer is an error (the error wraps the
+// matching sentinel) or lies outside 127.0.0.0/8 (wrapping [ErrBogusAnswer]):
+// one refusal in an answer makes the whole answer untrustworthy. Answers are
+// decoded in order; duplicates are dropped.
+//
+// An answer is an error when it matches an entry of Errors (the most specific
+// wins) or, for every zone, when it is not one of the zone's documented Codes
+// and it is:
+//
+//   - inside 127.255.255.0/24, the range lists use for errors (RFC 5782 §2.1
+//     keeps 127.0.0.0/8 for listings, and Spamhaus, whose conventions other
+//     lists copy, documents the whole /24 as errors): 127.255.255.252 is
+//     [ErrUnknownZone], 127.255.255.254 [ErrRefused], 127.255.255.255
+//     [ErrRateLimited], any other code there [ErrRefused];
+//   - 127.0.0.1, unless LoopbackListed: RFC 5782 reserves it as the address
+//     that is never listed, so such an answer comes from a resolver that
+//     rewrites answers or from a broken list ([ErrBogusAnswer]).
 func (z *ZoneInfo) Decode(answers []netip.Addr) ([]reputation.Evidence, error) {
-	loopback := netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 0, 0, 0}), 8)
 	for _, a := range answers {
 		a = a.Unmap()
-		if !a.Is4() || !loopback.Contains(a) {
+		if !a.Is4() || !loopback8().Contains(a) {
 			return nil, fmt.Errorf("%w: %s answered %s, outside 127.0.0.0/8", ErrBogusAnswer, z.Zone, a)
 		}
 		if ec, ok := z.errorCode(a); ok {
@@ -145,6 +157,9 @@ func (z *ZoneInfo) Decode(answers []netip.Addr) ([]reputation.Evidence, error) {
 				msg = string(ec.Kind)
 			}
 			return nil, fmt.Errorf("%w: %s answered %s (%s)", ec.Kind.Err(), z.Zone, a, msg)
+		}
+		if a == loopbackAddr() && !z.LoopbackListed && !z.documents(a) {
+			return nil, fmt.Errorf("%w: %s answered 127.0.0.1, which RFC 5782 reserves as never listed (a resolver rewriting answers, or a broken list)", ErrBogusAnswer, z.Zone)
 		}
 	}
 	out := make([]reputation.Evidence, 0, len(answers))
@@ -166,7 +181,9 @@ func (z *ZoneInfo) Decode(answers []netip.Addr) ([]reputation.Evidence, error) {
 	return out, nil
 }
 
-// errorCode returns the most specific error entry containing a.
+// errorCode returns the error entry that answer a falls under: the most
+// specific entry of z.Errors containing a, else, unless z documents a as a
+// listing code, the error every zone gives to 127.255.255.0/24 (see Decode).
 func (z *ZoneInfo) errorCode(a netip.Addr) (ErrorCode, bool) {
 	best, found := ErrorCode{}, false
 	for _, e := range z.Errors {
@@ -174,7 +191,42 @@ func (z *ZoneInfo) errorCode(a netip.Addr) (ErrorCode, bool) {
 			best, found = e, true
 		}
 	}
-	return best, found
+	if found || !errorRange().Contains(a) || z.documents(a) {
+		return best, found
+	}
+	return defaultErrorCode(a), true
+}
+
+// documents reports whether a is one of z's documented listing codes.
+func (z *ZoneInfo) documents(a netip.Addr) bool {
+	for _, c := range z.Codes {
+		if c.Addr == a {
+			return true
+		}
+	}
+	return false
+}
+
+// errorRange is 127.255.255.0/24, the answers lists use for errors.
+func errorRange() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 255, 255, 0}), 24)
+}
+
+func loopbackAddr() netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 0, 1}) }
+
+// defaultErrorCode is the meaning of an undocumented answer a inside
+// errorRange, for zones whose definition says nothing about it.
+func defaultErrorCode(a netip.Addr) ErrorCode {
+	e := ErrorCode{Prefix: netip.PrefixFrom(a, 32), Kind: ErrorRefused, Description: "undocumented error code"}
+	switch a.As4()[3] {
+	case 252:
+		e.Kind, e.Description = ErrorUnknownZone, "wrong zone name"
+	case 254:
+		e.Kind, e.Description = ErrorRefused, "query refused (public or unattributable resolver)"
+	case 255:
+		e.Kind, e.Description = ErrorRateLimited, "too many queries"
+	}
+	return e
 }
 
 // code returns the meaning of a non-error answer.

@@ -20,6 +20,13 @@ func TestZoneInfoDecode(t *testing.T) {
 	}
 	withDefault := testZone()
 	withDefault.Default = sources.Code{Category: "spam", Severity: reputation.SeverityLow, Scope: reputation.ScopeRange}
+	bare := sources.ZoneInfo{Zone: "bl.example.org", IPv4: true}
+	loopbackListed := bare
+	loopbackListed.LoopbackListed = true
+	documentsLoopback := bare
+	documentsLoopback.Codes = []sources.Code{{Addr: mpa("127.0.0.1"), Category: "proxy", Severity: reputation.SeverityLow}}
+	documents255 := bare
+	documents255.Codes = []sources.Code{{Addr: mpa("127.255.255.255"), Category: "spam", Severity: reputation.SeverityLow}}
 	tests := []struct {
 		name    string
 		zone    sources.ZoneInfo
@@ -40,8 +47,14 @@ func TestZoneInfoDecode(t *testing.T) {
 			want: []reputation.Evidence{ev("127.1.2.3", "listed", reputation.SeverityMedium, reputation.ScopeAddress)}},
 		{name: "undocumented_code_zone_default", zone: withDefault, answers: []string{"127.0.0.200"},
 			want: []reputation.Evidence{ev("127.0.0.200", "spam", reputation.SeverityLow, reputation.ScopeRange)}},
-		{name: "loopback_code", zone: testZone(), answers: []string{"127.0.0.1"},
+		// 127.0.0.1 is never a listing (RFC 5782 reserves it) unless the zone
+		// documents it or answers for it by design.
+		{name: "loopback_code_undocumented", zone: testZone(), answers: []string{"127.0.0.1"}, wantErr: sources.ErrBogusAnswer},
+		{name: "loopback_code_after_listing", zone: testZone(), answers: []string{"127.0.0.2", "127.0.0.1"}, wantErr: sources.ErrBogusAnswer},
+		{name: "loopback_code_loopback_listed", zone: loopbackListed, answers: []string{"127.0.0.1"},
 			want: []reputation.Evidence{ev("127.0.0.1", "listed", reputation.SeverityMedium, reputation.ScopeAddress)}},
+		{name: "loopback_code_documented", zone: documentsLoopback, answers: []string{"127.0.0.1"},
+			want: []reputation.Evidence{ev("127.0.0.1", "proxy", reputation.SeverityLow, reputation.ScopeAddress)}},
 		{name: "range_error_code", zone: testZone(), answers: []string{"127.255.255.7"}, wantErr: sources.ErrRefused},
 		{name: "most_specific_error_wins_rate", zone: testZone(), answers: []string{"127.255.255.255"}, wantErr: sources.ErrRateLimited},
 		{name: "most_specific_error_wins_key", zone: testZone(), answers: []string{"127.255.255.251"}, wantErr: sources.ErrBadKey},
@@ -51,8 +64,18 @@ func TestZoneInfoDecode(t *testing.T) {
 		{name: "outside_loopback", zone: testZone(), answers: []string{"10.0.0.2"}, wantErr: sources.ErrBogusAnswer},
 		{name: "outside_after_listing", zone: testZone(), answers: []string{"127.0.0.2", "128.0.0.2"}, wantErr: sources.ErrBogusAnswer},
 		{name: "ipv6_answer", zone: testZone(), answers: []string{"2001:db8::2"}, wantErr: sources.ErrBogusAnswer},
-		{name: "no_errors_defined_255", zone: sources.ZoneInfo{Zone: "bl.example.org", IPv4: true}, answers: []string{"127.255.255.255"},
-			want: []reputation.Evidence{ev("127.255.255.255", "listed", reputation.SeverityMedium, reputation.ScopeAddress)}},
+		// Zones without an error table: 127.255.255.0/24 is an error all the
+		// same (a rate-limited SpamCop must not list the block).
+		{name: "no_errors_defined_255", zone: bare, answers: []string{"127.255.255.255"}, wantErr: sources.ErrRateLimited},
+		{name: "no_errors_defined_254", zone: bare, answers: []string{"127.255.255.254"}, wantErr: sources.ErrRefused},
+		{name: "no_errors_defined_252", zone: bare, answers: []string{"127.255.255.252"}, wantErr: sources.ErrUnknownZone},
+		{name: "no_errors_defined_other", zone: bare, answers: []string{"127.255.255.3"}, wantErr: sources.ErrRefused},
+		{name: "no_errors_defined_after_listing", zone: bare, answers: []string{"127.0.0.2", "127.255.255.255"}, wantErr: sources.ErrRateLimited},
+		{name: "zone_default_does_not_cover_errors", zone: withDefault, answers: []string{"127.255.255.255"}, wantErr: sources.ErrRateLimited},
+		{name: "documented_code_in_error_range", zone: documents255, answers: []string{"127.255.255.255"},
+			want: []reputation.Evidence{ev("127.255.255.255", "spam", reputation.SeverityLow, reputation.ScopeAddress)}},
+		{name: "next_to_error_range_is_listing", zone: bare, answers: []string{"127.255.254.255"},
+			want: []reputation.Evidence{ev("127.255.254.255", "listed", reputation.SeverityMedium, reputation.ScopeAddress)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,8 +218,9 @@ func TestZoneErrorText(t *testing.T) {
 }
 
 // FuzzDecode checks Decode on arbitrary answers against the zone's own
-// rules: errors for anything outside 127/8 or inside an error prefix,
-// otherwise one piece of evidence per distinct answer, in order.
+// rules: errors for anything outside 127/8, inside an error prefix or
+// inside 127.255.255.0/24 (unless documented as a code), and for 127.0.0.1
+// (unless the zone answers for it by design or documents it); otherwise one piece of evidence per distinct answer, in order.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte{127, 0, 0, 2})
 	f.Add([]byte{127, 0, 0, 2, 127, 0, 0, 4, 127, 0, 0, 2})
@@ -214,7 +238,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			answers = append(answers, a)
 		}
-		loop := mpp("127.0.0.0/8")
+		loop, errRange, loopback1 := mpp("127.0.0.0/8"), mpp("127.255.255.0/24"), mpa("127.0.0.1")
 		for _, z := range zones {
 			ev, err := z.Decode(answers)
 			// The first offending answer decides the error.
@@ -225,8 +249,14 @@ func FuzzDecode(f *testing.F) {
 					bogus = true
 					break
 				}
-				if slices.ContainsFunc(z.Errors, func(e sources.ErrorCode) bool { return e.Prefix.Contains(a) }) {
+				documented := slices.ContainsFunc(z.Codes, func(c sources.Code) bool { return c.Addr == a })
+				if slices.ContainsFunc(z.Errors, func(e sources.ErrorCode) bool { return e.Prefix.Contains(a) }) ||
+					(errRange.Contains(a) && !documented) {
 					refused = true
+					break
+				}
+				if a == loopback1 && !z.LoopbackListed && !documented {
+					bogus = true
 					break
 				}
 			}

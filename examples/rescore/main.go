@@ -38,15 +38,57 @@
 // The history is a bbolt file (-db): per block the latest report and its
 // label, an append-only event log keyed by (run id, sequence) and a summary
 // per run. Runs get increasing ids. A run's events, reports and removals are
-// committed in one transaction after they are printed: a run that is killed
-// or crashes leaves the store as the previous run left it, and the next run
-// redoes it under the same run id, printing the same events with the same
-// (run, seq) keys, so a consumer of the output can de-duplicate on them. A run
-// interrupted by a signal, or in which no source (or no DNSBL zone, when
-// zones are configured) was usable, is not recorded: its reports would make
-// every listing look delisted next time.
-// The store is locked while a run uses it; other readers may open it between
-// runs.
+// committed in one transaction, so a run is either entirely in the store or
+// not at all. A run interrupted by a signal, or in which no source (or no
+// DNSBL zone, when zones are configured) was usable, is not recorded: its
+// reports would make every listing look delisted next time. The store is
+// locked while a run uses it; other readers may open it between runs.
+//
+// -keep-runs N keeps the events and run records of the last N runs only
+// (older ones are deleted in the commit of each run; the blocks' latest
+// reports are always kept). Without it the log grows with every run that
+// changes anything.
+//
+// # Event contract
+//
+// Events are printed only after their run is committed. Every printed event
+// is in the store under its (run, seq), and a (run, seq) never names another
+// event: a run that is killed before its commit prints nothing and leaves
+// no trace, and the next run scores afresh under the same run id (with the
+// answers of that moment, which may differ: live DNSBL answers change).
+//
+// A run killed after its commit, or while printing, has recorded events
+// that the consumer may not have read. -replay-since RUN prints the
+// committed events of the runs after RUN, in order, as a run prints them
+// (with -json, byte for byte the same lines), and exits; it needs only -db.
+// A consumer therefore keeps the highest run id it has read from a run that
+// exited normally (status 0, 1 or 3), and after any other ending runs
+// "rescore -db FILE -replay-since THAT_RUN", dropping the (run, seq) pairs
+// it already has. Replaying runs deleted by -keep-runs is refused (exit 2).
+//
+// # Damaged stores
+//
+// An existing store is checked before it is used: its page structure is
+// walked with bounds-checked reads (a truncated file is caught before bbolt
+// maps it), then bbolt's consistency check (Tx.Check) runs, then every
+// bucket, key and stored value is checked for its length and shape (a
+// last_run of 8 bytes, a block key that is a canonical prefix, a report for
+// that block, run ids not past the last run). Any damage is exit status 4
+// with a message naming the file; an empty (0-byte) file is damage too, not
+// a new history. A last run id of 2^64-1 cannot be followed and is exit 4.
+// Damage in bytes the store never reads (free pages, padding) goes
+// unnoticed and does no harm.
+//
+// # Metrics
+//
+// -metrics-file FILE writes, after each recorded run, the Prometheus
+// metrics of that run (the families of the service's /metrics, see
+// examples/internal/metrics, counting this run only, plus
+// prefixvet_rescore_last_run and prefixvet_rescore_last_run_timestamp_seconds)
+// in the text format of node_exporter's textfile collector. The file is
+// written to a temporary file in the same directory and renamed, so the
+// collector never reads half of it; name it *.prom in the collector's
+// directory.
 //
 // # Source flags
 //
@@ -63,9 +105,17 @@
 //	-interval D       run every D (measured from the end of a run) until
 //	                  SIGINT or SIGTERM
 //	-json             print events as JSON lines
+//	-html DIR         after each recorded run, write DIR/index.html (every
+//	                  block's verdict, score and what changed in the run,
+//	                  linking to its page) and one page per block with its
+//	                  latest report (package reputation/htmlreport); files
+//	                  are replaced atomically, pages of removed blocks deleted
 //	-concurrency N    lookups in flight at once (default 64)
 //	-timeout D        time limit of one lookup (default 5s)
 //	-allow-special    score special-purpose space (documentation, private...)
+//	-keep-runs N      keep the events and run records of the last N runs only
+//	-replay-since RUN print the committed events of the runs after RUN, exit
+//	-metrics-file F   write each run's Prometheus metrics to F (textfile format)
 //
 // Progress goes to standard error for runs longer than two seconds: one line
 // per 10% of the lookups or every five seconds, then one summary line per run.
@@ -79,7 +129,9 @@
 //	3  some block is incomplete (and none review or reject), or the run was
 //	   not recorded (interrupted, or no source was usable)
 //	2  usage or input error (bad flag, bad inventory line)
-//	4  store error (cannot open, lock or write the -db file)
+//	4  store error (cannot open, lock or write the -db file, or it is
+//	   damaged), or the -html pages could not be written (the run is
+//	   recorded)
 //
 // With -interval, rescore runs until a signal and then exits 0 (3 if the
 // signal interrupted a run); a store error ends it with 4, and an input
@@ -98,6 +150,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -115,11 +168,6 @@ const (
 	exitStore      = 4
 )
 
-// crashEnv names the test hook: when it is "before-commit", rescore exits
-// with status 1 inside the commit transaction, after writing everything and
-// before committing, as a crash would.
-const crashEnv = "PREFIXVET_RESCORE_CRASH"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -135,10 +183,23 @@ type options struct {
 	once         bool
 	interval     time.Duration
 	jsonOut      bool
+	htmlDir      string
 	concurrency  int
 	timeout      time.Duration
 	allowSpecial bool
-	beforeCommit func() // test hook, from crashEnv
+	keepRuns     uint64
+	replaySince  uint64
+	replay       bool // -replay-since was given
+	metricsFile  string
+	hooks        hooks
+}
+
+// hooks let the crash tests stop the program at the points a crash could
+// hit; nil hooks do nothing. Only tests set them (through runWithHooks, in a
+// helper process that the test runs): main never does.
+type hooks struct {
+	beforeCommit func() // inside the commit transaction, after every write
+	afterCommit  func() // after the commit, before the events are printed
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -151,9 +212,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.once, "once", false, "run once and exit (the default; for cron)")
 	fs.DurationVar(&o.interval, "interval", 0, "run every `D` (from the end of a run) until SIGINT or SIGTERM")
 	fs.BoolVar(&o.jsonOut, "json", false, "print change events as JSON lines")
+	fs.StringVar(&o.htmlDir, "html", "", "after each recorded run, write an index page and one page per block into `DIR`")
 	fs.IntVar(&o.concurrency, "concurrency", reputation.DefaultConcurrency, "lookups in flight at once")
 	fs.DurationVar(&o.timeout, "timeout", reputation.DefaultTimeout, "time limit of one lookup")
 	fs.BoolVar(&o.allowSpecial, "allow-special", false, "score special-purpose space (private, documentation, ...) instead of refusing it")
+	fs.Uint64Var(&o.keepRuns, "keep-runs", 0, "keep the events and run records of the last `N` runs only (0: keep all)")
+	fs.Func("replay-since", "print the committed events of the runs after `RUN` and exit (0: all), to resynchronise a consumer", func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return errors.New("want a run id (0 or more)")
+		}
+		o.replaySince, o.replay = n, true
+		return nil
+	})
+	fs.StringVar(&o.metricsFile, "metrics-file", "", "write the Prometheus metrics of each run to `file` (node_exporter textfile format, atomically)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: rescore -inventory FILE -db FILE [source flags] [-once | -interval D] [flags]
 
@@ -164,7 +236,10 @@ resolved and removed blocks.
 
 Exit status (-once): 0 no block review, reject or incomplete; 1 some block
 review or reject; 3 some block incomplete, or the run was not recorded;
-2 usage or input error; 4 store error.
+2 usage or input error; 4 store error (including a damaged -db file) or
+-html pages not written.
+Events are printed only once their run is committed; after a run that did
+not end normally, -replay-since RUN prints the committed events again.
 With -interval: 0 when stopped by a signal between runs, 3 when a signal
 interrupted a run, 4 store error, 2 input error in the first run.
 
@@ -178,6 +253,12 @@ Flags:
 	switch {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected arguments %q: blocks go in the -inventory file", fs.Args())
+	case o.replay && o.db == "":
+		return nil, errors.New("-replay-since needs -db FILE, the history store")
+	case o.replay && (o.interval != 0 || o.once):
+		return nil, errors.New("-replay-since prints events and exits: drop -once and -interval")
+	case o.replay:
+		return o, nil
 	case o.inventory == "":
 		return nil, errors.New("missing -inventory FILE (one block per line)")
 	case o.db == "":
@@ -193,14 +274,16 @@ Flags:
 	case o.timeout <= 0:
 		return nil, fmt.Errorf("-timeout must be positive, got %s", o.timeout)
 	}
-	if os.Getenv(crashEnv) == "before-commit" {
-		o.beforeCommit = func() { os.Exit(1) }
-	}
 	return o, nil
 }
 
 // run is the whole program; it returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWithHooks(ctx, args, stdin, stdout, stderr, hooks{})
+}
+
+// runWithHooks is run with the crash tests' hooks.
+func runWithHooks(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, h hooks) int {
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -208,6 +291,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		fmt.Fprintf(stderr, "rescore: %v\n", err)
 		return exitUsage
+	}
+	o.hooks = h
+	if o.replay {
+		return replay(o, stdout, stderr)
 	}
 	if o.interval == 0 {
 		return runOnce(ctx, o, stdin, stdout, stderr)
@@ -267,13 +354,15 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 		Concurrency:  o.concurrency,
 		Timeout:      o.timeout,
 		AllowSpecial: o.allowSpecial,
-		Progress:     prog.update,
+		// History must be exact: a listing left out of a report could not
+		// be told from a delisting.
+		MaxListings: -1,
 	}
 	ps := make([]netip.Prefix, len(blocks))
 	for i, b := range blocks {
 		ps[i] = b.Prefix
 	}
-	reports, err := s.ScoreAll(ctx, ps)
+	reports, err := s.ScoreAllWith(ctx, ps, reputation.ScoreOptions{Progress: prog.update})
 	if err != nil {
 		// Cancelled, or nothing could be asked: the reports say nothing
 		// about the blocks, so they must not become the new baseline.
@@ -315,13 +404,12 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 	}
 	rec.Events = len(events)
 
-	// Print, then commit: a crash in between prints the events again on
-	// the next run, under the same (run, seq), and never loses them.
-	if err := printEvents(stdout, events, o.jsonOut); err != nil {
-		fmt.Fprintf(stderr, "rescore: writing events: %v\n", err)
-	}
+	// Commit, then print: an event is printed only once it is in the
+	// store, under a (run, seq) that is never given to another event. A
+	// crash before the commit prints nothing (the next run scores afresh);
+	// a crash after it is repaired with -replay-since.
 	rec.Finished = time.Now().UTC()
-	if err := st.commit(rec, events, put, removed, o.beforeCommit); err != nil {
+	if err := st.commit(rec, events, put, removed, o.keepRuns, o.hooks.beforeCommit); err != nil {
 		fmt.Fprintf(stderr, "rescore: run %d not recorded: %v\n", runID, err)
 		return exitStore
 	}
@@ -329,9 +417,64 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "rescore: %v\n", err)
 		return exitStore
 	}
+	if o.hooks.afterCommit != nil {
+		o.hooks.afterCommit()
+	}
+	if err := printEvents(stdout, events, o.jsonOut); err != nil {
+		fmt.Fprintf(stderr, "rescore: writing events: %v; they are recorded: rescore -replay-since %d prints them again\n", err, runID-1)
+	}
+	if o.metricsFile != "" {
+		if err := writeMetrics(o.metricsFile, srcs, reports, rec); err != nil {
+			fmt.Fprintf(stderr, "rescore: -metrics-file: %v\n", err)
+		}
+	}
 	fmt.Fprintf(stderr, "rescore: run %d: %d blocks in %s (%s), %d events, recorded\n",
 		runID, len(blocks), time.Since(prog.start).Round(time.Millisecond), verdictSummary(rec.Verdicts), len(events))
+	if o.htmlDir != "" {
+		if err := writePages(o.htmlDir, runID, started, blocks, reports, events, removed, prev); err != nil {
+			fmt.Fprintf(stderr, "rescore: run %d recorded, but writing the -html pages failed: %v\n", runID, err)
+			return exitStore
+		}
+	}
 	return exitStatus(reports)
+}
+
+// replay prints the committed events of the runs after o.replaySince.
+func replay(o *options, stdout, stderr io.Writer) int {
+	size, err := fileSize(o.db)
+	if err == nil && size < 0 {
+		err = fmt.Errorf("%s does not exist", o.db)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rescore: %v\n", err)
+		return exitStore
+	}
+	st, err := openStore(o.db)
+	if err != nil {
+		fmt.Fprintf(stderr, "rescore: %v\n", err)
+		return exitStore
+	}
+	defer st.close()
+	first, err := st.firstRun()
+	if err != nil {
+		fmt.Fprintf(stderr, "rescore: %v\n", err)
+		return exitStore
+	}
+	if first > 1 && o.replaySince+1 < first {
+		fmt.Fprintf(stderr, "rescore: the events of runs %d to %d were deleted (-keep-runs); the oldest kept is run %d\n", o.replaySince+1, first-1, first)
+		return exitUsage
+	}
+	events, last, err := st.eventsSince(o.replaySince)
+	if err != nil {
+		fmt.Fprintf(stderr, "rescore: %v\n", err)
+		return exitStore
+	}
+	if err := printEvents(stdout, events, o.jsonOut); err != nil {
+		fmt.Fprintf(stderr, "rescore: writing events: %v\n", err)
+		return exitStore
+	}
+	fmt.Fprintf(stderr, "rescore: replayed %d events of runs %d to %d\n", len(events), o.replaySince+1, last)
+	return exitOK
 }
 
 func printEvents(w io.Writer, events []event, jsonOut bool) error {

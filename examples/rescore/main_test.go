@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -277,103 +276,6 @@ func listedIn(b storedBlock) []string {
 		}
 	}
 	return out
-}
-
-// buildBinary builds the rescore command into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "rescore")
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func TestCrashBeforeCommitLosesAndDuplicatesNothing(t *testing.T) {
-	t.Parallel()
-	bin := buildBinary(t)
-	f := newFixture(t)
-
-	runBin := func(env ...string) (int, string, string) {
-		t.Helper()
-		cmd := exec.CommandContext(t.Context(), bin, f.args("-json")...)
-		cmd.Env = append(os.Environ(), env...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatalf("running %s: %v", bin, err)
-		}
-		return cmd.ProcessState.ExitCode(), out.String(), errb.String()
-	}
-
-	if code, out, stderr := runBin(); code != exitOK || !strings.Contains(out, `"kind":"new"`) {
-		t.Fatalf("run 1: exit %d, want %d; stdout:\n%s\nstderr:\n%s", code, exitOK, out, stderr)
-	}
-	f.write(t, zoneV2, inventoryV2)
-
-	// The crash: everything is written in the transaction, then the
-	// process dies before the commit.
-	code, crashedOut, stderr := runBin(crashEnv + "=before-commit")
-	if code != 1 || strings.Contains(stderr, "recorded") {
-		t.Fatalf("crashed run: exit %d, stderr:\n%s\nwant exit 1 and no \"recorded\"", code, stderr)
-	}
-	crashed := parseEvents(t, crashedOut)
-	if diff := cmp.Diff(wantRun2, summaries(t, crashed)); diff != "" {
-		t.Errorf("events printed by the crashed run (-want +got):\n%s", diff)
-	}
-	h := readHistory(t, f.db)
-	if h.lastRun != 1 || len(h.runs) != 1 {
-		t.Errorf("after the crash: last run %d with %d run records, want the state of run 1", h.lastRun, len(h.runs))
-	}
-	if diff := cmp.Diff(wantRun1, summaries(t, h.events)); diff != "" {
-		t.Errorf("events stored after the crash (-want +got):\n%s", diff)
-	}
-	if got := listedIn(h.blocks["192.0.2.0/24"]); !cmp.Equal(got, []string{"192.0.2.7/32"}) {
-		t.Errorf("after the crash 192.0.2.0/24 has listings %v, want run 1's [192.0.2.7/32]", got)
-	}
-	if _, ok := h.blocks["198.51.100.0/28"]; !ok || len(h.blocks) != 3 {
-		t.Errorf("after the crash the store holds blocks %v, want run 1's three", keys(h.blocks))
-	}
-
-	// The restart redoes run 2: the same events, under the same keys.
-	code, out, stderr := runBin()
-	if code != exitListed {
-		t.Fatalf("rerun: exit %d, want %d; stderr:\n%s", code, exitListed, stderr)
-	}
-	redone := parseEvents(t, out)
-	ignoreTime := func(es []storedEvent) []storedEvent {
-		out := make([]storedEvent, len(es))
-		for i, e := range es {
-			e.Time = time.Time{}
-			out[i] = e
-		}
-		return out
-	}
-	if diff := cmp.Diff(ignoreTime(crashed), ignoreTime(redone)); diff != "" {
-		t.Errorf("the rerun printed other events than the crashed run (-crashed +rerun):\n%s", diff)
-	}
-	h = readHistory(t, f.db)
-	if h.lastRun != 2 || len(h.runs) != 2 {
-		t.Errorf("after the rerun: last run %d with %d run records, want 2 and 2", h.lastRun, len(h.runs))
-	}
-	if diff := cmp.Diff(append(slicesClone(wantRun1), wantRun2...), summaries(t, h.events)); diff != "" {
-		t.Errorf("events stored after the rerun (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(ignoreTime(redone), ignoreTime(h.events[len(wantRun1):])); diff != "" {
-		t.Errorf("stored run-2 events differ from the printed ones (-printed +stored):\n%s", diff)
-	}
-	if got := listedIn(h.blocks["192.0.2.0/24"]); !cmp.Equal(got, []string{"192.0.2.9/32"}) {
-		t.Errorf("after the rerun 192.0.2.0/24 has listings %v, want [192.0.2.9/32]", got)
-	}
-	if b := h.blocks["192.0.2.0/24"]; b.FirstRun != 1 || b.LastRun != 2 || b.Label != "web" {
-		t.Errorf("192.0.2.0/24 stored as first run %d, last run %d, label %q; want 1, 2, web", b.FirstRun, b.LastRun, b.Label)
-	}
-	if _, ok := h.blocks["198.51.100.0/28"]; ok || len(h.blocks) != 4 {
-		t.Errorf("after the rerun the store holds blocks %v, want the four of inventory v2", keys(h.blocks))
-	}
 }
 
 func keys[V any](m map[string]V) []string {

@@ -437,7 +437,9 @@ func TestAccessLog(t *testing.T) {
 	srv := newServer(&reputation.Scorer{Sources: []reputation.Source{feed(t)}, AllowSpecial: true}, config{}, slog.New(slog.NewTextHandler(&logs, nil)))
 	for _, body := range []string{`{"prefix": "203.0.113.0/30"}`, `{"prefix": "nonsense"}`} {
 		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), "POST", "/v1/score", strings.NewReader(body)))
+		req := httptest.NewRequestWithContext(t.Context(), "POST", "/v1/score", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		srv.ServeHTTP(rec, req)
 	}
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	want := []*regexp.Regexp{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -84,6 +85,10 @@ func runDemo(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout)
 	}
 	reports, err := vet(ctx, o, srcs, ps, stdout, stderr)
+	if he := (*htmlError)(nil); errors.As(err, &he) {
+		fmt.Fprintf(stderr, "vet: demo: %v\n", err)
+		return exitUsage
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vet: demo: %v\n", err)
 		return exitListed

@@ -15,14 +15,19 @@
 // the system's resolver or -resolver), any feeds (-feed) and local zone
 // mirrors (-zonefile), and prints per block its verdict, score, coverage, the
 // reasons with their points, the sources not used and why, and for blocks of
-// up to 256 addresses checked in full a 16×16 map of the block.
+// up to 256 addresses checked in full a 16×16 map of the block. With
+// -html FILE it also writes every block of the run into one self-contained
+// HTML page (package reputation/htmlreport): a summary table linking to each
+// block's verdict, reasons, heat map, sources and listings, with the same
+// JSON as -json embedded.
 //
 // Exit status:
 //
 //	0  every block is clean
 //	1  some block is review or reject
 //	3  no block is review or reject, but some block is incomplete
-//	2  usage or input error (nothing was vetted)
+//	2  usage or input error (nothing was vetted), or the -html file could
+//	   not be written
 //
 // With -demo, vet serves sample zones from an in-process DNS server on
 // 127.0.0.1, vets one block per verdict, and exits 0 when every demo block
@@ -31,6 +36,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,6 +46,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,6 +56,7 @@ import (
 	"github.com/prefixvet/prefixvet/examples/internal/setup"
 	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
+	"github.com/prefixvet/prefixvet/reputation/htmlreport"
 )
 
 // Exit statuses.
@@ -73,6 +82,7 @@ type options struct {
 	sample       int
 	seed         uint64
 	jsonOut      bool
+	html         string
 	demo         bool
 	allowSpecial bool
 	noMap        bool
@@ -97,6 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.sample, "sample", reputation.DefaultMaxAddrs, "blocks with more addresses are sampled down to this many")
 	fs.Uint64Var(&o.seed, "seed", reputation.DefaultSeed, "sampling seed")
 	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON report per line instead of tables")
+	fs.StringVar(&o.html, "html", "", "also write every block into one self-contained HTML page `FILE`")
 	fs.BoolVar(&o.demo, "demo", false, "run an offline demonstration against sample data shipped with vet")
 	fs.BoolVar(&o.allowSpecial, "allow-special", false, "vet special-purpose space (private, documentation, ...) instead of refusing it")
 	fs.BoolVar(&o.noMap, "no-map", false, "do not draw the per-address map of small blocks")
@@ -108,7 +119,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 vet scores the reputation of IP blocks before they are leased.
 
 Exit status: 0 every block clean; 1 some block review or reject;
-3 some block incomplete (and none review or reject); 2 usage or input error.
+3 some block incomplete (and none review or reject); 2 usage or input error,
+or the -html file could not be written.
 With -demo: 0 when every demo block got its expected verdict, 1 otherwise.
 
 Flags:
@@ -162,6 +174,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	reports, err := vet(ctx, o, srcs, blocks, stdout, stderr)
+	if he := (*htmlError)(nil); errors.As(err, &he) {
+		fmt.Fprintf(stderr, "vet: %v\n", err)
+		return exitUsage
+	}
 	if err != nil && len(reports) == 0 {
 		fmt.Fprintf(stderr, "vet: %v\n", err)
 		return exitUsage
@@ -230,11 +246,12 @@ func vet(ctx context.Context, o *options, srcs []reputation.Source, blocks []net
 		AllowSpecial: o.allowSpecial,
 	}
 	var bar *progressBar
+	var opts reputation.ScoreOptions
 	if o.progress && isTerminal(stderr) {
 		bar = &progressBar{w: stderr}
-		s.Progress = bar.update
+		opts.Progress = bar.update
 	}
-	reports, err := s.ScoreAll(ctx, blocks)
+	reports, err := s.ScoreAllWith(ctx, blocks, opts)
 	bar.finish()
 	for _, r := range reports {
 		if r == nil {
@@ -244,7 +261,61 @@ func vet(ctx context.Context, o *options, srcs []reputation.Source, blocks []net
 			return reports, err
 		}
 	}
+	if o.html != "" && len(reports) > 0 {
+		if herr := writeHTML(o.html, reports); herr != nil {
+			return reports, herr
+		}
+	}
 	return reports, err
+}
+
+// htmlError is a failure to write the -html page: exit status 2.
+type htmlError struct{ err error }
+
+func (e *htmlError) Error() string { return "writing the HTML page: " + e.err.Error() }
+func (e *htmlError) Unwrap() error { return e.err }
+
+// writeHTML writes the reports as one page to path: to a temporary file in
+// the same directory first, renamed over path once complete, so that a
+// reader never sees half a page.
+func writeHTML(path string, reports []*reputation.Report) error {
+	var buf bytes.Buffer
+	if err := htmlreport.Write(&buf, reports, htmlreport.Options{Title: "prefixvet: " + blockList(reports)}); err != nil {
+		return &htmlError{err}
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return &htmlError{err}
+	}
+	_, err = f.Write(buf.Bytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return &htmlError{err}
+	}
+	return nil
+}
+
+// blockList names the blocks of a run for a page title.
+func blockList(reports []*reputation.Report) string {
+	var names []string
+	for _, r := range reports {
+		if r != nil {
+			names = append(names, r.Prefix.String())
+		}
+	}
+	if len(names) > 3 {
+		return fmt.Sprintf("%s and %d more blocks", strings.Join(names[:2], ", "), len(names)-2)
+	}
+	return strings.Join(names, ", ")
 }
 
 // printReport writes one report as JSON (one line) or as a table with a map.
@@ -277,7 +348,11 @@ func writeMap(w io.Writer, r *reputation.Report) {
 	if float64(len(states)) != r.AddressesTotal {
 		return
 	}
-	fmt.Fprintln(w, "  map: . not listed   x listed   # listed critical   ? unknown")
+	legend := "  map: . not listed   x listed   # listed critical   ? unknown"
+	if slices.ContainsFunc(r.Reasons, func(rs reputation.Reason) bool { return rs.Rule == reputation.RuleHot24 }) {
+		legend += "   HOT /24" // larger blocks name their hot /24s under Subnets
+	}
+	fmt.Fprintln(w, legend)
 	for row := 0; row*16 < len(states); row++ {
 		first := states[row*16].Addr
 		fmt.Fprintf(w, "  %-16s ", first)

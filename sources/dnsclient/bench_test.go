@@ -8,23 +8,23 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/prefixvet/prefixvet/sources/dnsbltest"
 	"github.com/prefixvet/prefixvet/sources/dnsclient"
-	"github.com/prefixvet/prefixvet/sources/internal/dnstest"
 )
 
 // BenchmarkExchange measures Exchange against the in-process server over
 // loopback, cache off (every question goes on the wire), and from the cache.
 func BenchmarkExchange(b *testing.B) {
-	recs := dnstest.Records{}
+	recs := dnsbltest.Records{}
 	const n = 1024
 	names := make([]string, n)
 	for i := range n {
 		names[i] = fmt.Sprintf("%d.%d.18.198.bl.example.org.", i%256, i/256)
 		if i%7 == 0 {
-			recs[names[i]] = dnstest.Record{A: []netip.Addr{netip.MustParseAddr("127.0.0.2")}}
+			recs[names[i]] = dnsbltest.Record{A: []netip.Addr{netip.MustParseAddr("127.0.0.2")}}
 		}
 	}
-	srv := dnstest.Start(b, recs)
+	srv := dnsbltest.Start(b, recs)
 	for _, bc := range []struct {
 		name      string
 		cacheSize int

@@ -16,8 +16,8 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/prefixvet/prefixvet/sources"
+	"github.com/prefixvet/prefixvet/sources/dnsbltest"
 	"github.com/prefixvet/prefixvet/sources/dnsclient"
-	"github.com/prefixvet/prefixvet/sources/internal/dnstest"
 )
 
 var _ sources.Exchanger = (*dnsclient.Client)(nil)
@@ -28,15 +28,15 @@ const (
 	unlisted = "1.0.0.127.bl.example.org."
 )
 
-func records() dnstest.Records {
-	return dnstest.Records{
+func records() dnsbltest.Records {
+	return dnsbltest.Records{
 		listed: {A: []netip.Addr{netip.MustParseAddr("127.0.0.2")}, TXT: []string{"test point"}, TTL: 60},
 		aOnly:  {A: []netip.Addr{netip.MustParseAddr("127.0.0.3")}, TTL: 60},
 	}
 }
 
 // newClient returns a client of srvs with short timeouts, closed at cleanup.
-func newClient(t *testing.T, c *dnsclient.Client, srvs ...*dnstest.Server) *dnsclient.Client {
+func newClient(t *testing.T, c *dnsclient.Client, srvs ...*dnsbltest.Server) *dnsclient.Client {
 	t.Helper()
 	for _, s := range srvs {
 		c.Servers = append(c.Servers, s.Addr)
@@ -71,7 +71,7 @@ func TestExchange_rcodes(t *testing.T) {
 		name     string
 		qname    string
 		qtype    uint16
-		fault    dnstest.Fault
+		fault    dnsbltest.Fault
 		rcode    int
 		answers  int
 		wantSOA  bool
@@ -82,13 +82,13 @@ func TestExchange_rcodes(t *testing.T) {
 		{name: "answer_mixed_case", qname: "2.0.0.127.BL.Example.ORG.", qtype: dns.TypeA, rcode: dns.RcodeSuccess, answers: 1, wantAddr: "127.0.0.2"},
 		{name: "nxdomain", qname: unlisted, qtype: dns.TypeA, rcode: dns.RcodeNameError, wantSOA: true},
 		{name: "nodata", qname: aOnly, qtype: dns.TypeTXT, rcode: dns.RcodeSuccess, wantSOA: true},
-		{name: "servfail", qname: listed, qtype: dns.TypeA, fault: dnstest.Fault{Rcode: dns.RcodeServerFailure}, rcode: dns.RcodeServerFailure},
-		{name: "refused", qname: listed, qtype: dns.TypeA, fault: dnstest.Fault{Rcode: dns.RcodeRefused}, rcode: dns.RcodeRefused},
+		{name: "servfail", qname: listed, qtype: dns.TypeA, fault: dnsbltest.Fault{Rcode: dns.RcodeServerFailure}, rcode: dns.RcodeServerFailure},
+		{name: "refused", qname: listed, qtype: dns.TypeA, fault: dnsbltest.Fault{Rcode: dns.RcodeRefused}, rcode: dns.RcodeRefused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := dnstest.Start(t, records())
+			srv := dnsbltest.Start(t, records())
 			srv.SetFault("", tt.fault)
 			c := newClient(t, &dnsclient.Client{}, srv)
 			m, err := c.Exchange(t.Context(), tt.qname, tt.qtype)
@@ -115,8 +115,8 @@ func TestExchange_rcodes(t *testing.T) {
 
 func TestExchange_timeout(t *testing.T) {
 	t.Parallel()
-	srv := dnstest.Start(t, records())
-	srv.SetFault("", dnstest.Fault{DropRate: 1})
+	srv := dnsbltest.Start(t, records())
+	srv.SetFault("", dnsbltest.Fault{DropRate: 1})
 	c := newClient(t, &dnsclient.Client{Attempts: 3, InitialTimeout: 30 * time.Millisecond, Timeout: 60 * time.Millisecond}, srv)
 	m, err := c.Exchange(t.Context(), listed, dns.TypeA)
 	if m != nil || !errors.Is(err, dnsclient.ErrTimeout) {
@@ -139,8 +139,8 @@ func TestExchange_timeout(t *testing.T) {
 
 func TestExchange_contextDeadline(t *testing.T) {
 	t.Parallel()
-	srv := dnstest.Start(t, records())
-	srv.SetFault("", dnstest.Fault{Delay: 2 * time.Second})
+	srv := dnsbltest.Start(t, records())
+	srv.SetFault("", dnsbltest.Fault{Delay: 2 * time.Second})
 	c := newClient(t, &dnsclient.Client{Timeout: 5 * time.Second, InitialTimeout: 5 * time.Second}, srv)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
@@ -156,8 +156,8 @@ func TestExchange_contextDeadline(t *testing.T) {
 
 func TestExchange_cancel(t *testing.T) {
 	t.Parallel()
-	srv := dnstest.Start(t, records())
-	srv.SetFault("", dnstest.Fault{DropRate: 1})
+	srv := dnsbltest.Start(t, records())
+	srv.SetFault("", dnsbltest.Fault{DropRate: 1})
 	c := newClient(t, &dnsclient.Client{Timeout: 5 * time.Second, InitialTimeout: 5 * time.Second}, srv)
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(30*time.Millisecond, cancel)
@@ -176,8 +176,8 @@ func TestExchange_cancel(t *testing.T) {
 
 func TestExchange_retriesAfterDrops(t *testing.T) {
 	t.Parallel()
-	srv := dnstest.Start(t, records())
-	srv.SetFault(listed, dnstest.Fault{DropFirst: 2})
+	srv := dnsbltest.Start(t, records())
+	srv.SetFault(listed, dnsbltest.Fault{DropFirst: 2})
 	c := newClient(t, &dnsclient.Client{InitialTimeout: 30 * time.Millisecond}, srv)
 	m, err := c.Exchange(t.Context(), listed, dns.TypeA)
 	if err != nil {
@@ -196,9 +196,9 @@ func TestExchange_retriesAfterDrops(t *testing.T) {
 
 func TestExchange_failover(t *testing.T) {
 	t.Parallel()
-	dead := dnstest.Start(t, records())
-	dead.SetFault("", dnstest.Fault{DropRate: 1})
-	alive := dnstest.Start(t, records())
+	dead := dnsbltest.Start(t, records())
+	dead.SetFault("", dnsbltest.Fault{DropRate: 1})
+	alive := dnsbltest.Start(t, records())
 	c := newClient(t, &dnsclient.Client{InitialTimeout: 30 * time.Millisecond}, dead, alive)
 	if !strings.Contains(c.String(), dead.Addr) || !strings.Contains(c.String(), alive.Addr) {
 		t.Errorf("String() = %q, want both servers named", c.String())
@@ -220,9 +220,9 @@ func TestExchange_failover(t *testing.T) {
 
 func TestExchange_failoverOnRefused(t *testing.T) {
 	t.Parallel()
-	refusing := dnstest.Start(t, records())
-	refusing.SetFault("", dnstest.Fault{Rcode: dns.RcodeRefused})
-	alive := dnstest.Start(t, records())
+	refusing := dnsbltest.Start(t, records())
+	refusing.SetFault("", dnsbltest.Fault{Rcode: dns.RcodeRefused})
+	alive := dnsbltest.Start(t, records())
 	c := newClient(t, &dnsclient.Client{}, refusing, alive)
 	m, err := c.Exchange(t.Context(), listed, dns.TypeA)
 	if err != nil || m.Rcode != dns.RcodeSuccess {
@@ -232,8 +232,8 @@ func TestExchange_failoverOnRefused(t *testing.T) {
 
 func TestExchange_tcpFallback(t *testing.T) {
 	t.Parallel()
-	srv := dnstest.Start(t, records())
-	srv.SetFault("", dnstest.Fault{Truncate: true})
+	srv := dnsbltest.Start(t, records())
+	srv.SetFault("", dnsbltest.Fault{Truncate: true})
 	c := newClient(t, &dnsclient.Client{}, srv)
 	m, err := c.Exchange(t.Context(), listed, dns.TypeTXT)
 	if err != nil {
@@ -254,16 +254,16 @@ func TestExchange_discardsForgedAnswers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		fault dnstest.Fault
+		fault dnsbltest.Fault
 		stat  func(dnsclient.Stats) uint64
 	}{
-		{name: "wrong_id", fault: dnstest.Fault{WrongID: true}, stat: func(s dnsclient.Stats) uint64 { return s.Unmatched }},
-		{name: "wrong_name", fault: dnstest.Fault{WrongName: true}, stat: func(s dnsclient.Stats) uint64 { return s.Mismatches }},
+		{name: "wrong_id", fault: dnsbltest.Fault{WrongID: true}, stat: func(s dnsclient.Stats) uint64 { return s.Unmatched }},
+		{name: "wrong_name", fault: dnsbltest.Fault{WrongName: true}, stat: func(s dnsclient.Stats) uint64 { return s.Mismatches }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := dnstest.Start(t, records())
+			srv := dnsbltest.Start(t, records())
 			srv.SetFault("", tt.fault)
 			c := newClient(t, &dnsclient.Client{Attempts: 2, InitialTimeout: 30 * time.Millisecond, Timeout: 60 * time.Millisecond}, srv)
 			m, err := c.Exchange(t.Context(), listed, dns.TypeA)
@@ -296,7 +296,7 @@ func TestExchange_cache(t *testing.T) {
 		name   string
 		qname  string
 		qtype  uint16
-		fault  dnstest.Fault
+		fault  dnsbltest.Fault
 		hitAt  time.Duration // still cached this long after
 		missAt time.Duration // gone this long after
 	}{
@@ -305,13 +305,13 @@ func TestExchange_cache(t *testing.T) {
 		// SOA TTL 100, MINIMUM 5: the smaller wins.
 		{name: "nxdomain_by_soa_minimum", qname: unlisted, qtype: dns.TypeA, hitAt: 4 * time.Second, missAt: 5 * time.Second},
 		{name: "nodata_by_soa_minimum", qname: aOnly, qtype: dns.TypeTXT, hitAt: 4 * time.Second, missAt: 5 * time.Second},
-		{name: "servfail_not_cached", qname: listed, qtype: dns.TypeA, fault: dnstest.Fault{Rcode: dns.RcodeServerFailure}, missAt: 0},
-		{name: "refused_not_cached", qname: listed, qtype: dns.TypeA, fault: dnstest.Fault{Rcode: dns.RcodeRefused}, missAt: 0},
+		{name: "servfail_not_cached", qname: listed, qtype: dns.TypeA, fault: dnsbltest.Fault{Rcode: dns.RcodeServerFailure}, missAt: 0},
+		{name: "refused_not_cached", qname: listed, qtype: dns.TypeA, fault: dnsbltest.Fault{Rcode: dns.RcodeRefused}, missAt: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := dnstest.Start(t, records())
+			srv := dnsbltest.Start(t, records())
 			srv.SetNegativeTTL(100, 5)
 			srv.SetFault("", tt.fault)
 			clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -358,7 +358,7 @@ func TestExchange_cache(t *testing.T) {
 
 func TestExchange_cacheMaxTTL(t *testing.T) {
 	t.Parallel()
-	srv := dnstest.Start(t, records())
+	srv := dnsbltest.Start(t, records())
 	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c := &dnsclient.Client{MaxTTL: 10 * time.Second}
 	dnsclient.SetNow(c, clk.now)
@@ -376,8 +376,8 @@ func TestExchange_cacheMaxTTL(t *testing.T) {
 
 func TestExchange_singleflight(t *testing.T) {
 	t.Parallel()
-	srv := dnstest.Start(t, records())
-	srv.SetFault("", dnstest.Fault{Delay: 200 * time.Millisecond})
+	srv := dnsbltest.Start(t, records())
+	srv.SetFault("", dnsbltest.Fault{Delay: 200 * time.Millisecond})
 	c := newClient(t, &dnsclient.Client{InitialTimeout: time.Second, Timeout: time.Second}, srv)
 	const n = 20
 	var wg sync.WaitGroup
@@ -412,15 +412,15 @@ func TestExchange_singleflight(t *testing.T) {
 // answer is either right or an error, never a wrong or empty answer.
 func TestExchange_lossyServer(t *testing.T) {
 	t.Parallel()
-	recs := dnstest.Records{}
+	recs := dnsbltest.Records{}
 	const n = 400
 	for i := range n {
 		if i%3 == 0 {
-			recs[fmt.Sprintf("%d.0.0.127.bl.example.org.", i%256)+fmt.Sprintf("x%d.", i)] = dnstest.Record{A: []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + i%5)})}}
+			recs[fmt.Sprintf("%d.0.0.127.bl.example.org.", i%256)+fmt.Sprintf("x%d.", i)] = dnsbltest.Record{A: []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + i%5)})}}
 		}
 	}
-	srv := dnstest.Start(t, recs)
-	srv.SetFault("", dnstest.Fault{DropRate: 0.3})
+	srv := dnsbltest.Start(t, recs)
+	srv.SetFault("", dnsbltest.Fault{DropRate: 0.3})
 	c := newClient(t, &dnsclient.Client{InitialTimeout: 20 * time.Millisecond, MinTimeout: 10 * time.Millisecond, Timeout: 100 * time.Millisecond, Attempts: 8, CacheSize: -1}, srv)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
@@ -462,8 +462,8 @@ func TestExchange_lossyServer(t *testing.T) {
 // TestClose is not parallel: its leak check must not see the goroutines of
 // other tests' clients.
 func TestClose(t *testing.T) {
-	srv := dnstest.Start(t, records())
-	srv.SetFault(unlisted, dnstest.Fault{DropRate: 1})
+	srv := dnsbltest.Start(t, records())
+	srv.SetFault(unlisted, dnsbltest.Fault{DropRate: 1})
 	before := clientGoroutines()
 	c := &dnsclient.Client{Servers: []string{srv.Addr}, Sockets: 3, InitialTimeout: 10 * time.Second, Timeout: 10 * time.Second}
 	if _, err := c.Exchange(t.Context(), listed, dns.TypeA); err != nil {
@@ -522,8 +522,8 @@ func TestClient_badServer(t *testing.T) {
 // cancelled; and the question is answered only after that.
 func TestExchange_leaderCanceled(t *testing.T) {
 	t.Parallel()
-	srv := dnstest.Start(t, records())
-	srv.SetFault("", dnstest.Fault{DropRate: 1})
+	srv := dnsbltest.Start(t, records())
+	srv.SetFault("", dnsbltest.Fault{DropRate: 1})
 	// Retries every 50 to 200 ms, for at least 10 s: the question outlives
 	// the steps below on a busy machine.
 	c := newClient(t, &dnsclient.Client{InitialTimeout: 50 * time.Millisecond, Timeout: 200 * time.Millisecond, Attempts: 60}, srv)
@@ -554,7 +554,7 @@ func TestExchange_leaderCanceled(t *testing.T) {
 		t.Fatalf("follower returned (%v, %v) before the server answered anything", r.m, r.err)
 	default:
 	}
-	srv.SetFault("", dnstest.Fault{})
+	srv.SetFault("", dnsbltest.Fault{})
 	r := <-follower
 	if r.err != nil {
 		t.Fatalf("follower Exchange: %v", r.err)
@@ -576,16 +576,16 @@ func TestExchange_leaderCanceled(t *testing.T) {
 // attempts still wait in line, must leave no goroutine behind. It is not
 // parallel, for its leak check.
 func TestExchange_queuedWindow(t *testing.T) {
-	recs := dnstest.Records{}
+	recs := dnsbltest.Records{}
 	const n = 300
 	name := func(i int) string { return fmt.Sprintf("%d.0.0.127.q.example.org.", i) }
 	for i := range n {
 		if i%4 == 0 {
-			recs[name(i)] = dnstest.Record{A: []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + i%5)})}}
+			recs[name(i)] = dnsbltest.Record{A: []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + i%5)})}}
 		}
 	}
-	srv := dnstest.Start(t, recs)
-	srv.SetFault("", dnstest.Fault{DropRate: 0.2})
+	srv := dnsbltest.Start(t, recs)
+	srv.SetFault("", dnsbltest.Fault{DropRate: 0.2})
 	before := clientGoroutines()
 	c := &dnsclient.Client{
 		Servers: []string{srv.Addr}, MaxInFlight: 4, InitialTimeout: 20 * time.Millisecond,
@@ -627,7 +627,7 @@ func TestExchange_queuedWindow(t *testing.T) {
 	}
 
 	// Close while attempts wait in line.
-	srv.SetFault("", dnstest.Fault{DropRate: 1})
+	srv.SetFault("", dnsbltest.Fault{DropRate: 1})
 	errc := make(chan error, 40)
 	for i := range 40 {
 		go func() {

@@ -7,13 +7,13 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/prefixvet/prefixvet/sources/dnsbltest"
 	"github.com/prefixvet/prefixvet/sources/dnsclient"
-	"github.com/prefixvet/prefixvet/sources/internal/dnstest"
 )
 
 func ExampleClient_Exchange() {
 	// A DNS server on loopback serving one DNSBL test point.
-	srv, err := dnstest.New(dnstest.Records{
+	srv, err := dnsbltest.New(dnsbltest.Records{
 		"2.0.0.127.bl.example.org.": {A: []netip.Addr{netip.MustParseAddr("127.0.0.2")}},
 	})
 	if err != nil {

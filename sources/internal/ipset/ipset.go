@@ -81,6 +81,13 @@ func (b *Builder) Add(from, to netip.Addr, id uint32) error {
 // Len returns the number of spans added.
 func (b *Builder) Len() int { return len(b.v4) + len(b.v6) }
 
+// Grow makes room for n4 more IPv4 and n6 more IPv6 spans, so that a caller
+// who knows its count avoids regrowing (and touching) the span slices.
+func (b *Builder) Grow(n4, n6 int) {
+	b.v4 = slices.Grow(b.v4, n4)
+	b.v6 = slices.Grow(b.v6, n6)
+}
+
 // Resolver maps the ids of the spans covering an elementary interval, in
 // ascending order and without duplicates, to the interval's payload. It
 // returns keep=false to leave the interval out of the set (for example when

@@ -1,4 +1,4 @@
-package dnstest_test
+package dnsbltest_test
 
 import (
 	"net/netip"
@@ -7,12 +7,12 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/prefixvet/prefixvet/sources/internal/dnstest"
+	"github.com/prefixvet/prefixvet/sources/dnsbltest"
 )
 
 const name = "2.0.0.127.bl.example.org."
 
-func ask(t *testing.T, srv *dnstest.Server, net string, qname string, qtype uint16) (*dns.Msg, error) {
+func ask(t *testing.T, srv *dnsbltest.Server, net string, qname string, qtype uint16) (*dns.Msg, error) {
 	t.Helper()
 	c := &dns.Client{Net: net, Timeout: 200 * time.Millisecond}
 	q := new(dns.Msg)
@@ -23,10 +23,10 @@ func ask(t *testing.T, srv *dnstest.Server, net string, qname string, qtype uint
 
 func TestServer(t *testing.T) {
 	t.Parallel()
-	recs := dnstest.Records{name: {A: []netip.Addr{netip.MustParseAddr("127.0.0.2")}, TXT: []string{"why"}}}
+	recs := dnsbltest.Records{name: {A: []netip.Addr{netip.MustParseAddr("127.0.0.2")}, TXT: []string{"why"}}}
 	tests := []struct {
 		name    string
-		fault   dnstest.Fault
+		fault   dnsbltest.Fault
 		net     string
 		qname   string
 		qtype   uint16
@@ -53,34 +53,34 @@ func TestServer(t *testing.T) {
 				t.Errorf("got %v", m)
 			}
 		}},
-		{name: "drop", fault: dnstest.Fault{DropFirst: 1}, qname: name, qtype: dns.TypeA, wantErr: true},
-		{name: "servfail", fault: dnstest.Fault{Rcode: dns.RcodeServerFailure}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+		{name: "drop", fault: dnsbltest.Fault{DropFirst: 1}, qname: name, qtype: dns.TypeA, wantErr: true},
+		{name: "servfail", fault: dnsbltest.Fault{Rcode: dns.RcodeServerFailure}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
 			if m.Rcode != dns.RcodeServerFailure {
 				t.Errorf("rcode %d", m.Rcode)
 			}
 		}},
-		{name: "truncate_udp", fault: dnstest.Fault{Truncate: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+		{name: "truncate_udp", fault: dnsbltest.Fault{Truncate: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
 			if !m.Truncated || len(m.Answer) != 0 {
 				t.Errorf("got %v", m)
 			}
 		}},
-		{name: "truncate_not_tcp", net: "tcp", fault: dnstest.Fault{Truncate: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+		{name: "truncate_not_tcp", net: "tcp", fault: dnsbltest.Fault{Truncate: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
 			if m.Truncated || len(m.Answer) != 1 {
 				t.Errorf("got %v", m)
 			}
 		}},
-		{name: "wrong_id", fault: dnstest.Fault{WrongID: true}, qname: name, qtype: dns.TypeA, wantErr: true},
-		{name: "wrong_name", fault: dnstest.Fault{WrongName: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+		{name: "wrong_id", fault: dnsbltest.Fault{WrongID: true}, qname: name, qtype: dns.TypeA, wantErr: true},
+		{name: "wrong_name", fault: dnsbltest.Fault{WrongName: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
 			if m.Question[0].Name == name {
 				t.Errorf("question %v not changed", m.Question)
 			}
 		}},
-		{name: "wrong_answer_name", fault: dnstest.Fault{WrongAnswerName: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+		{name: "wrong_answer_name", fault: dnsbltest.Fault{WrongAnswerName: true}, qname: name, qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
 			if m.Question[0].Name != name || m.Answer[0].Header().Name == name {
 				t.Errorf("got %v", m)
 			}
 		}},
-		{name: "list_the_world", fault: dnstest.Fault{Answer: []netip.Addr{netip.MustParseAddr("127.0.0.2")}}, qname: "1.0.0.127.bl.example.org.", qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
+		{name: "list_the_world", fault: dnsbltest.Fault{Answer: []netip.Addr{netip.MustParseAddr("127.0.0.2")}}, qname: "1.0.0.127.bl.example.org.", qtype: dns.TypeA, check: func(t *testing.T, m *dns.Msg) {
 			if len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "127.0.0.2" {
 				t.Errorf("answer %v", m.Answer)
 			}
@@ -89,7 +89,7 @@ func TestServer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := dnstest.Start(t, recs)
+			srv := dnsbltest.Start(t, recs)
 			srv.SetFault("", tt.fault)
 			m, err := ask(t, srv, tt.net, tt.qname, tt.qtype)
 			if tt.wantErr {

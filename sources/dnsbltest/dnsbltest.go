@@ -1,4 +1,4 @@
-// Package dnstest runs an in-process, fault-injecting DNS server on loopback
+// Package dnsbltest runs an in-process, fault-injecting DNS server on loopback
 // for tests.
 //
 // # Usage
@@ -6,7 +6,7 @@
 // A test starts a server over a table of names and points the code under test
 // at [Server.Addr]:
 //
-//	srv := dnstest.Start(t, dnstest.Records{
+//	srv := dnsbltest.Start(t, dnsbltest.Records{
 //		"2.0.0.127.bl.example.org.": {A: []netip.Addr{netip.MustParseAddr("127.0.0.2")}, TXT: []string{"test point"}},
 //	})
 //	c := &dnsclient.Client{Servers: []string{srv.Addr}}
@@ -33,7 +33,7 @@
 // wrong name or with the wrong ID, and forged A answers (outside 127/8, a
 // list's refusal code such as 127.255.255.254, or 127.0.0.2 for every name: a
 // list that lists the world).
-package dnstest
+package dnsbltest
 
 import (
 	"fmt"
@@ -126,11 +126,11 @@ func Start(t testing.TB, records Records) *Server {
 	t.Helper()
 	s, err := New(records)
 	if err != nil {
-		t.Fatalf("dnstest: %v", err)
+		t.Fatalf("dnsbltest: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
-			t.Errorf("dnstest: close: %v", err)
+			t.Errorf("dnsbltest: close: %v", err)
 		}
 	})
 	return s
