@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,7 +83,7 @@ var (
 // when it is a file of another known kind, such as Spamhaus DROP
 // ([ErrWrongFormat]), or when no AS is listed ([ErrEmpty]).
 func ReadASNDrop(r io.Reader, cfg ASNDropConfig) (*ASNDrop, error) {
-	name := cmpOr(cfg.Name, DefaultASNDropName)
+	name := cmp.Or(cfg.Name, DefaultASNDropName)
 	if cfg.Routes == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoRoutes, name)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -314,7 +315,7 @@ func (bl *DNSBL) exchange(ctx context.Context, st *dnsblState, qname string, qty
 		return nil, bl.waitFailed(ctx, "no answer for "+addr.String(), bl.scrub(err))
 	}
 	if m == nil {
-		return nil, fmt.Errorf("%w: %s: no answer for %s", ErrTimeout, bl.Zone.Zone, addr)
+		return nil, &queryError{err: ErrTimeout, zone: bl.Zone.Zone, what: ": no answer for " + addr.String()}
 	}
 	switch m.Rcode {
 	case dns.RcodeSuccess, dns.RcodeNameError:
@@ -362,11 +363,11 @@ func (bl *DNSBL) queryA(ctx context.Context, st *dnsblState, qname string, addr 
 			continue
 		}
 		if !chain[strings.ToLower(a.Hdr.Name)] {
-			return nil, 0, fmt.Errorf("%w: %s: A record for %q in the answer for %s", ErrBogusAnswer, bl.Zone.Zone, bl.redact(a.Hdr.Name), addr)
+			return nil, 0, &queryError{err: ErrBogusAnswer, zone: bl.Zone.Zone, what: ": A record for " + strconv.Quote(bl.redact(a.Hdr.Name)) + " in the answer for " + addr.String()}
 		}
 		ip, ok := netip.AddrFromSlice(a.A)
 		if !ok {
-			return nil, 0, fmt.Errorf("%w: %s: malformed A record for %s", ErrBogusAnswer, bl.Zone.Zone, addr)
+			return nil, 0, &queryError{err: ErrBogusAnswer, zone: bl.Zone.Zone, what: ": malformed A record for " + addr.String()}
 		}
 		codes = append(codes, ip.Unmap())
 		minTTL = min(minTTL, a.Hdr.Ttl)
@@ -460,7 +461,7 @@ func (st *dnsblState) checkBackoff(zone string) error {
 		return nil
 	}
 	if now := time.Now(); now.Before(until) {
-		return fmt.Errorf("%w: %s: backing off for %s after a rate-limit answer", ErrRateLimited, zone, until.Sub(now).Round(time.Second))
+		return &queryError{err: ErrRateLimited, zone: zone, what: ": backing off for " + until.Sub(now).Round(time.Second).String() + " after a rate-limit answer"}
 	}
 	return nil
 }
@@ -692,30 +693,34 @@ func (bl *DNSBL) probeFailure(point netip.Addr, err error) reputation.Health {
 
 // shortCause says in a few words why a query failed, for a health detail
 // that a person reads next to the zone's name (the full chain stays in
-// Health.Err).
+// Health.Err): the rcode, "no answer in time", or what the zone answered
+// (for an error code, "ZONE answered CODE (meaning)"). Other errors are
+// given whole.
 func shortCause(err error) string {
 	var rc *RcodeError
+	var qe *queryError
 	switch {
 	case errors.As(err, &rc):
 		return dns.RcodeToString[rc.Rcode]
 	case errors.Is(err, ErrTimeout):
 		return "no answer in time"
+	case errors.As(err, &qe):
+		return qe.short()
 	}
-	// Decoded error codes read "sources: SENTINEL: ZONE answered CODE
-	// (meaning)": the last part is the news.
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		msg = msg[i+2:]
-	}
-	return msg
+	return err.Error()
 }
 
-// resolverName names the resolver for reports: the Client's String method
-// when it has one (dnsclient's "dns via ADDR" reads as "resolver ADDR"),
-// else "resolver".
+// resolverName names the resolver for reports: "resolver" and the server
+// addresses when the Client can list them (a *dnsclient.Client), else its
+// String form when it has one, else just "resolver".
 func (bl *DNSBL) resolverName() string {
-	if s, ok := bl.Client.(fmt.Stringer); ok {
-		return "resolver " + bl.redact(strings.TrimPrefix(s.String(), "dns via "))
+	switch c := bl.Client.(type) {
+	case interface{ ServerAddrs() []string }:
+		if addrs := c.ServerAddrs(); len(addrs) > 0 {
+			return "resolver " + bl.redact(strings.Join(addrs, ", "))
+		}
+	case fmt.Stringer:
+		return "resolver " + bl.redact(c.String())
 	}
 	return "resolver"
 }

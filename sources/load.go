@@ -91,7 +91,10 @@ func (e *ParseError) Unwrap() error { return e.Err }
 
 // lineReason returns the text of a line's error as a ParseError quotes it.
 func lineReason(err error) string {
-	switch e := err.(type) {
+	// Only err itself: a wrapper around a line error has its own text to
+	// keep, which errors.As would drop.
+	switch e := err.(type) { //nolint:errorlint // see above
+
 	case *lineError:
 		return lineReason(e.sentinel) + e.detail
 	case *loadError:

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -113,7 +114,7 @@ var (
 // exceeds the size cap ([ErrTooLarge]), when it is a file of another known
 // kind ([ErrWrongFormat]), or when no line is usable ([ErrEmpty]).
 func ReadOrigins(r io.Reader, cfg OriginsConfig) (*Origins, error) {
-	name := cmpOr(cfg.Name, DefaultOriginsName)
+	name := cmp.Or(cfg.Name, DefaultOriginsName)
 	size := sizeHint(r)
 	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict, kindPfx2as)
 	if err != nil {

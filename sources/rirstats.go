@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,9 +41,11 @@ type rirMeta struct {
 	opaque               uint32 // index into strs
 }
 
-// rirStatuses are the statuses a record may have; the first two are
+// rirStatuses returns the statuses a record may have; the first two are
 // delegated space.
-var rirStatuses = [...]string{"allocated", "assigned", "available", "reserved", "ianapool", "ietf"}
+func rirStatuses() [6]string {
+	return [...]string{"allocated", "assigned", "available", "reserved", "ianapool", "ietf"}
+}
 
 // RIRStats is the address space of the RIR delegated statistics files
 // ("delegated-<rir>-extended-latest") held in memory. It implements
@@ -93,7 +96,7 @@ var (
 // kind, such as VRPs or a pfx2as table ([ErrWrongFormat]), or when no record
 // is usable ([ErrEmpty]).
 func ReadRIRStats(r io.Reader, cfg RIRStatsConfig) (*RIRStats, error) {
-	name := cmpOr(cfg.Name, DefaultRIRStatsName)
+	name := cmp.Or(cfg.Name, DefaultRIRStatsName)
 	b := &rirBuilder{metaIdx: map[rirMeta]uint32{}, strIdx: map[string]uint32{"": 0}, strs: []string{""}}
 	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict, kindRIRStats)
 	if err != nil {
@@ -203,7 +206,7 @@ func (b *rirBuilder) line(_ int, raw []byte) error {
 		return lineErrorf(ErrWholeSpace, "record for all of IPv4")
 	}
 	status := strings.ToLower(f[6])
-	if !slices.Contains(rirStatuses[:], status) {
+	if statuses := rirStatuses(); !slices.Contains(statuses[:], status) {
 		return lineErrorf(ErrSyntax, "unknown status %q (want allocated, assigned, available or reserved)", f[6])
 	}
 	var date uint64
@@ -247,7 +250,7 @@ func (s *RIRStats) evidence(m rirMeta) (reputation.Evidence, string) {
 	}
 	id := strings.Join(slices.DeleteFunc([]string{registry, cc, date, status}, func(s string) bool { return s == "" }), " ")
 	e := reputation.Evidence{Scope: reputation.ScopeRange, ID: id}
-	if status != rirStatuses[0] && status != rirStatuses[1] {
+	if delegated := rirStatuses(); status != delegated[0] && status != delegated[1] {
 		e.Category, e.Severity = CategoryRIRUnallocated, reputation.SeverityCritical
 		return e, fmt.Sprintf("%s lists the space as %s: not delegated to anyone, so nobody can lease it", registry, status)
 	}

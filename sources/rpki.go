@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,7 +127,7 @@ var (
 // size cap ([ErrTooLarge]), no ROA at all ([ErrEmpty]) and a file of another
 // known kind ([ErrWrongFormat]).
 func ReadVRPs(r io.Reader, cfg VRPConfig) (*VRPs, error) {
-	name := cmpOr(cfg.Name, DefaultVRPName)
+	name := cmp.Or(cfg.Name, DefaultVRPName)
 	size := sizeHint(r)
 	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict, kindVRPJSON, kindVRPCSV)
 	if err != nil {
@@ -164,20 +165,12 @@ func ReadVRPs(r io.Reader, cfg VRPConfig) (*VRPs, error) {
 	return v, ld.errs.err()
 }
 
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 type vrpBuilder struct {
-	name   string
-	roas   []roa
-	tas    []string
-	taIdx  map[string]uint16
-	header bool
-	lines  int
+	name  string
+	roas  []roa
+	tas   []string
+	taIdx map[string]uint16
+	lines int
 }
 
 // add validates and appends one ROA.

@@ -149,17 +149,17 @@ func (z *ZoneInfo) Decode(answers []netip.Addr) ([]reputation.Evidence, error) {
 	for _, a := range answers {
 		a = a.Unmap()
 		if !a.Is4() || !loopback8().Contains(a) {
-			return nil, fmt.Errorf("%w: %s answered %s, outside 127.0.0.0/8", ErrBogusAnswer, z.Zone, a)
+			return nil, &queryError{err: ErrBogusAnswer, zone: z.Zone, what: " answered " + a.String() + ", outside 127.0.0.0/8"}
 		}
 		if ec, ok := z.errorCode(a); ok {
 			msg := ec.Description
 			if msg == "" {
 				msg = string(ec.Kind)
 			}
-			return nil, fmt.Errorf("%w: %s answered %s (%s)", ec.Kind.Err(), z.Zone, a, msg)
+			return nil, &queryError{err: ec.Kind.Err(), zone: z.Zone, what: " answered " + a.String() + " (" + msg + ")"}
 		}
 		if a == loopbackAddr() && !z.LoopbackListed && !z.documents(a) {
-			return nil, fmt.Errorf("%w: %s answered 127.0.0.1, which RFC 5782 reserves as never listed (a resolver rewriting answers, or a broken list)", ErrBogusAnswer, z.Zone)
+			return nil, &queryError{err: ErrBogusAnswer, zone: z.Zone, what: " answered 127.0.0.1, which RFC 5782 reserves as never listed (a resolver rewriting answers, or a broken list)"}
 		}
 	}
 	out := make([]reputation.Evidence, 0, len(answers))

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -500,6 +501,24 @@ func TestClient_zeroValueReadsResolvConf(t *testing.T) {
 	// No query is sent: String only reads the configuration.
 	if s := c.String(); !strings.HasPrefix(s, "dns") {
 		t.Errorf("String() = %q", s)
+	}
+}
+
+func TestClient_ServerAddrs(t *testing.T) {
+	t.Parallel()
+	c := &dnsclient.Client{Servers: []string{"127.0.0.1:5353", "::1"}}
+	defer c.Close()
+	// No query is sent: the addresses come from the configuration.
+	if got, want := c.ServerAddrs(), []string{"127.0.0.1:5353", "[::1]:53"}; !slices.Equal(got, want) {
+		t.Errorf("ServerAddrs() = %q, want %q", got, want)
+	}
+	if got, want := c.String(), "dns via 127.0.0.1:5353, [::1]:53"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	bad := &dnsclient.Client{Servers: []string{"resolver.example.org:53"}}
+	defer bad.Close()
+	if got := bad.ServerAddrs(); got != nil {
+		t.Errorf("ServerAddrs() of a client with a host name as server = %q, want nil", got)
 	}
 }
 
