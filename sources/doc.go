@@ -76,7 +76,11 @@
 // (Category "bogon") are informational, never abuse. [Fetcher] keeps a List
 // fresh over HTTP with conditional GET, a minimum interval
 // ([DefaultMinInterval], one hour), a size cap and the last good List kept on
-// failure; the caller calls [Fetcher.Refresh].
+// failure; the caller calls [Fetcher.Refresh]. Loads are streamed and capped
+// by bytes ([DefaultMaxBytes]) and by entries ([DefaultMaxEntries]), so a
+// hostile feed costs what the caps allow; a Content-Length over the size
+// cap is refused unread, and redirects to another host or from https to
+// http are refused ([ErrRedirect]) unless [Fetcher.AnyRedirect] is set.
 //
 // # Zone mirrors
 //
@@ -103,8 +107,10 @@
 //
 // A [DNSBL] is safe for concurrent use once its fields are set, and must not
 // be copied after first use. Each DNSBL caps its lookups in flight
-// ([DNSBL.MaxInFlight]) and paces its queries to [ZoneInfo.Rate] with a
-// context-aware token bucket; after a "rate limited" answer it stops
+// ([DNSBL.MaxInFlight]) and paces its queries to [ZoneInfo.Rate] with one
+// context-aware token bucket shared by every query to the zone (A, TXT,
+// probes, every Score call); [DNSBL.Wait] lets the Scorer wait for it before
+// a lookup's timeout starts. After a "rate limited" answer it stops
 // querying for [RateLimitBackoff]. Concurrent probes of one DNSBL share a
 // single probe. The package starts no background goroutines.
 package sources

@@ -141,6 +141,11 @@ type FeedConfig struct {
 	// MaxLineBytes caps one line; 0 means [DefaultMaxLineBytes]. Longer lines
 	// are malformed ([ErrLineTooLong]).
 	MaxLineBytes int
+	// MaxEntries caps the entries; 0 means [DefaultMaxEntries]. The load
+	// stops at the first entry past the cap and fails with [ErrTooLarge],
+	// so what a load holds is bounded by the entries kept, whatever the
+	// bytes read (the input is streamed, never held whole).
+	MaxEntries int
 }
 
 // FeedMeta is what a feed says about itself. Fields are zero when the feed
@@ -197,7 +202,8 @@ var (
 // by several reports one [reputation.Evidence] per distinct entry meaning.
 //
 // ReadList returns a nil List and an error when reading r fails, when the
-// input exceeds the size cap ([ErrTooLarge]), or when no entry is usable
+// input exceeds the size cap or the entry cap ([ErrTooLarge]; the input is
+// read line by line, and the load stops at the cap), or when no entry is usable
 // ([ErrEmpty], joined with the parse errors).
 func ReadList(r io.Reader, cfg FeedConfig) (*List, error) {
 	ld, err := newLoader(r, cfg.Name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict)
@@ -220,8 +226,21 @@ func ReadList(r io.Reader, cfg FeedConfig) (*List, error) {
 		name = format.String()
 		ld.setName(name)
 	}
+	maxEntries := cfg.MaxEntries
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxEntries
+	}
 	p := &feedParser{name: name, format: format}
-	if err := ld.lines(func(_ int, line []byte) error { return p.line(line) }); err != nil {
+	err = ld.lines(func(_ int, line []byte) error {
+		if err := p.line(line); err != nil {
+			return err
+		}
+		if p.b.Len() > maxEntries {
+			return stopLoad(fmt.Errorf("%w: %s has more than %d entries", ErrTooLarge, name, maxEntries))
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	parseErrs := ld.errs.err()

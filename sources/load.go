@@ -21,6 +21,11 @@ const (
 	// DefaultMaxBytes is the size cap of a feed or zone file when
 	// [FeedConfig.MaxBytes] or [MirrorConfig.MaxBytes] is 0: 256 MiB.
 	DefaultMaxBytes = 256 << 20
+	// DefaultMaxEntries is the most entries a feed may hold when
+	// [FeedConfig.MaxEntries] is 0. The largest public feeds hold a few
+	// hundred thousand; 2^21 leaves room and bounds what a hostile or
+	// broken feed can make a load allocate (tens of bytes per entry).
+	DefaultMaxEntries = 1 << 21
 	// DefaultMaxLineBytes is the longest accepted line when
 	// [FeedConfig.MaxLineBytes] or [MirrorConfig.MaxLineBytes] is 0.
 	DefaultMaxLineBytes = 4096
@@ -178,23 +183,37 @@ func (ld *loader) tooLarge() error {
 // lines calls fn for each line, without its line ending, with its 1-based
 // number. A malformed line (too long, or refused by fn) becomes a
 // [*ParseError] in ld.errs; lines returns an error only when the load
-// fails: reading fails, the input is over the size cap ([ErrTooLarge]), or,
-// when strict, a line is malformed (the error is its *ParseError).
+// fails: reading fails, the input is over the size cap ([ErrTooLarge]), fn
+// returns an error made by stopLoad, or, when strict, a line is malformed
+// (the error is its *ParseError).
 func (ld *loader) lines(fn func(n int, line []byte) error) error {
 	err := readLines(ld.br, ld.maxLine, func(n int, line []byte, long bool) error {
 		if long {
 			return ld.errs.add(n, line, &lineError{sentinel: ErrLineTooLong, detail: fmt.Sprintf(" (limit %d bytes)", ld.maxLine)})
 		}
-		if err := fn(n, line); err != nil {
-			return ld.errs.add(n, line, err)
+		err := fn(n, line)
+		var stop *stopError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &stop):
+			return stop.err
 		}
-		return nil
+		return ld.errs.add(n, line, err)
 	})
 	if ld.lr.over {
 		return ld.tooLarge()
 	}
 	return err
 }
+
+// stopLoad marks err, returned by a loader's line function, as the end of
+// the load (an entry cap reached) rather than a malformed line.
+func stopLoad(err error) error { return &stopError{err} }
+
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
 
 // limitedReader reads at most n bytes and records whether r had more.
 type limitedReader struct {

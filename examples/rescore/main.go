@@ -128,7 +128,9 @@
 //	1  some block is review or reject
 //	3  some block is incomplete (and none review or reject), or the run was
 //	   not recorded (interrupted, or no source was usable)
-//	2  usage or input error (bad flag, bad inventory line)
+//	2  usage or input error (bad flag; bad inventory lines, each reported
+//	   with its line number, and the run does not happen: skipping a line
+//	   would record its blocks as removed and drop their history)
 //	4  store error (cannot open, lock or write the -db file, or it is
 //	   damaged), or the -html pages could not be written (the run is
 //	   recorded)
@@ -326,7 +328,14 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 	started := time.Now().UTC()
 	blocks, err := loadInventory(o.inventory, stdin, o.allowSpecial)
 	if err != nil {
-		fmt.Fprintf(stderr, "rescore: %v\n", err)
+		// One line per bad inventory line.
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "rescore: %v\n", e)
+		}
 		return exitUsage
 	}
 	srcs, cleanup, err := o.src.Sources(ctx, stderr)

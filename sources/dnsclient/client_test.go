@@ -328,11 +328,14 @@ func TestExchange_cache(t *testing.T) {
 				return m
 			}
 			first := ask()
+			// A busy machine can make the client retry (100 ms first
+			// timeout), so count the queries each ask adds.
+			sent := srv.Queries(tt.qname)
 			if tt.hitAt > 0 {
 				clk.add(tt.hitAt)
 				m := ask()
-				if got := srv.Queries(tt.qname); got != 1 {
-					t.Errorf("after %v server saw %d queries, want 1 (cached)", tt.hitAt, got)
+				if got := srv.Queries(tt.qname); got != sent {
+					t.Errorf("after %v server saw %d more queries, want none (cached)", tt.hitAt, got-sent)
 				}
 				if m.Rcode != first.Rcode || len(m.Answer) != len(first.Answer) {
 					t.Errorf("cached answer %v differs from first %v", m, first)
@@ -343,8 +346,8 @@ func TestExchange_cache(t *testing.T) {
 				clk.add(tt.missAt - tt.hitAt)
 			}
 			ask()
-			if got := srv.Queries(tt.qname); got != 2 {
-				t.Errorf("after %v server saw %d queries, want 2 (expired or not cached)", tt.missAt, got)
+			if got := srv.Queries(tt.qname); got == sent {
+				t.Errorf("after %v server saw no new query, want one (expired or not cached)", tt.missAt)
 			}
 			wantHits := uint64(0)
 			if tt.hitAt > 0 {
