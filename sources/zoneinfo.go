@@ -435,3 +435,14 @@ func validDomain(s string) bool {
 	}
 	return true
 }
+
+// TestPoints returns the RFC 5782 §5 test points probed for the zone: the
+// IPv4 points for a zone that answers for IPv4, else the IPv6 points (the
+// IPv4-mapped addresses, queried as IPv6 nibble names).
+func (z *ZoneInfo) TestPoints() (listed, notListed netip.Addr) {
+	if !z.IPv4 && z.IPv6 {
+		return netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 0x7f, 15: 2}),
+			netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 0x7f, 15: 1})
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 2}), netip.AddrFrom4([4]byte{127, 0, 0, 1})
+}
