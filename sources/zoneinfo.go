@@ -107,7 +107,8 @@ type ZoneInfo struct {
 	// Dead, when non-empty, says why the zone must not be queried (shut
 	// down, lists the world). Dead zones are refused with [ErrDeadList].
 	Dead string `json:"dead,omitempty"`
-	// Refs cites where these facts come from.
+	// Refs cites where these facts come from: URLs, or what the source is
+	// when it has no public page.
 	Refs []string `json:"refs,omitempty"`
 }
 
