@@ -147,6 +147,15 @@ func capHint(size int64, minBytes int) int {
 	return int(min(size/int64(minBytes), 1<<22))
 }
 
+// trimCap returns s with its capacity cut to its length, copying when more
+// than a quarter of the capacity would be wasted.
+func trimCap[T any](s []T) []T {
+	if cap(s)-len(s) > cap(s)/4 {
+		return slices.Clone(s)
+	}
+	return slices.Clip(s)
+}
+
 // pkey is a CIDR prefix in 18 bytes (a netip.Prefix takes 32), so that
 // tables of a million routes stay small.
 type pkey struct {

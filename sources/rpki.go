@@ -151,7 +151,8 @@ func ReadVRPs(r io.Reader, cfg VRPConfig) (*VRPs, error) {
 	if len(b.roas) == 0 {
 		return nil, errors.Join(fmt.Errorf("%w: VRPs %s", ErrEmpty, name), ld.errs.err())
 	}
-	v := &VRPs{name: name, expect: cfg.ExpectOrigin, roas: b.roas, tas: b.tas}
+	// The capacity came from the input size; give back what it overshot.
+	v := &VRPs{name: name, expect: cfg.ExpectOrigin, roas: trimCap(b.roas), tas: b.tas}
 	for i := range v.roas {
 		if v.roas[i].key.v4 {
 			v.v4 = true

@@ -92,10 +92,11 @@
 //
 // # Source flags
 //
-// -resolver, -zones, -feed and -zonefile select the sources as for the vet
-// command (see examples/internal/setup). Files are read again at each run, so
-// a zone file or a feed file that changed between runs is picked up; a feed
-// given as a URL is refreshed with a conditional GET at most once an hour.
+// -resolver, -zones, -feed, -zonefile and the lease-check flags -vrps,
+// -rir-stats, -origins, -asn-drop and -expect-origin select the sources as for
+// the vet command (see examples/internal/setup). Files are read again at each
+// run, so a file that changed between runs is picked up; a file given as a
+// URL is refreshed with a conditional GET at most once an hour.
 //
 // # Flags
 //

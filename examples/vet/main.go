@@ -13,13 +13,15 @@
 //
 // vet asks the DNSBL zones (by default the catalog's default set, through
 // the system's resolver or -resolver), any feeds (-feed) and local zone
-// mirrors (-zonefile), and prints per block its verdict, score, coverage, the
-// reasons with their points, the sources not used and why, and for blocks of
-// up to 256 addresses checked in full a 16×16 map of the block. With
-// -html FILE it also writes every block of the run into one self-contained
-// HTML page (package reputation/htmlreport): a summary table linking to each
-// block's verdict, reasons, heat map, sources and listings, with the same
-// JSON as -json embedded.
+// mirrors (-zonefile), and the registry and routing files a lease check
+// needs (-vrps, -rir-stats, -origins, -asn-drop, with -expect-origin naming
+// the AS the block will be announced from), and prints per block its verdict,
+// score, coverage, the reasons with their points, the sources not used and
+// why, and for blocks of up to 256 addresses checked in full a 16×16 map of
+// the block. With -html FILE it also writes every block of the run into one
+// self-contained HTML page (package reputation/htmlreport): a summary table
+// linking to each block's verdict, reasons, heat map, sources and listings,
+// with the same JSON as -json embedded.
 //
 // Exit status:
 //
