@@ -446,13 +446,8 @@ func wilsonUpper(x, n int) float64 {
 	if n <= 0 {
 		return 1
 	}
-	const z = 1.959963984540054
-	nf := float64(n)
-	ph := float64(x) / nf
-	z2 := z * z
-	c := ph + z2/(2*nf)
-	d := z * math.Sqrt(ph*(1-ph)/nf+z2/(4*nf*nf))
-	return min(1, (c+d)/(1+z2/nf))
+	c, d, den := wilson(x, n)
+	return min(1, (c+d)/den)
 }
 
 // wilsonLower returns the lower bound of the Wilson 95% score interval for x
@@ -461,11 +456,19 @@ func wilsonLower(x, n int) float64 {
 	if n <= 0 {
 		return 0
 	}
+	c, d, den := wilson(x, n)
+	return max(0, (c-d)/den)
+}
+
+// wilson returns the centre, half-width and denominator of the Wilson 95%
+// score interval for x successes in n > 0 trials: the bounds are
+// (c ± d) / den.
+func wilson(x, n int) (c, d, den float64) {
 	const z = 1.959963984540054
 	nf := float64(n)
 	ph := float64(x) / nf
 	z2 := z * z
-	c := ph + z2/(2*nf)
-	d := z * math.Sqrt(ph*(1-ph)/nf+z2/(4*nf*nf))
-	return max(0, (c-d)/(1+z2/nf))
+	c = ph + z2/(2*nf)
+	d = z * math.Sqrt(ph*(1-ph)/nf+z2/(4*nf*nf))
+	return c, d, 1 + z2/nf
 }

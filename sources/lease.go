@@ -1,20 +1,17 @@
 package sources
 
 import (
-	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
-	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
 )
 
@@ -35,11 +32,11 @@ func ParseASN(s string) (uint32, error) {
 		t = t[2:]
 	}
 	if !isDigits(t) {
-		return 0, fmt.Errorf("%w: bad AS number %q (want AS64500 or 64500)", ErrSyntax, s)
+		return 0, lineErrorf(ErrSyntax, "bad AS number %q (want AS64500 or 64500)", s)
 	}
 	n, err := strconv.ParseUint(t, 10, 32)
 	if err != nil {
-		return 0, fmt.Errorf("%w: bad AS number %q (want at most 4294967295)", ErrSyntax, s)
+		return 0, lineErrorf(ErrSyntax, "bad AS number %q (want at most 4294967295)", s)
 	}
 	return uint32(n), nil
 }
@@ -232,66 +229,6 @@ func trimCap[T any](s []T) []T {
 	return slices.Clip(s)
 }
 
-// loader is the common preamble of the line-oriented lease-check loaders:
-// size cap, line cap, format check, parse-error collection.
-type loader struct {
-	name    string
-	maxLine int
-	lr      *limitedReader
-	br      *bufio.Reader
-	errs    *errList
-	kind    fileKind // what the head looked like
-}
-
-// newLoader wraps r with the size cap and checks from its first bytes that
-// it is of one of the wanted kinds; a file that looks like another known kind
-// is refused with [ErrWrongFormat]. An unrecognisable head passes: its lines
-// then fail one by one with parse errors.
-func newLoader(r io.Reader, name string, maxBytes int64, maxLine int, strict bool, want ...fileKind) (*loader, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
-	if maxLine <= 0 {
-		maxLine = DefaultMaxLineBytes
-	}
-	ld := &loader{name: name, maxLine: maxLine, lr: &limitedReader{r: r, n: maxBytes}, errs: &errList{name: name, strict: strict}}
-	ld.br = newLineReader(ld.lr, maxLine)
-	head, err := ld.br.Peek(8 << 10)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		if ld.lr.over {
-			return nil, ld.tooLarge(maxBytes)
-		}
-		return nil, err
-	}
-	ld.kind = sniffKind(head)
-	if ld.kind != kindUnknown && !slices.Contains(want, ld.kind) {
-		return nil, fmt.Errorf("%w: %s looks like %v; want %v", ErrWrongFormat, name, ld.kind, want[0])
-	}
-	return ld, nil
-}
-
-func (ld *loader) tooLarge(maxBytes int64) error {
-	return fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, ld.name, maxBytes)
-}
-
-// lines calls fn for every line; a malformed line (fn's error, or too long)
-// becomes a ParseError.
-func (ld *loader) lines(fn func(n int, line []byte) error) error {
-	err := readLines(ld.br, ld.maxLine, func(n int, line []byte, long bool) error {
-		if long {
-			return ld.errs.add(n, line, fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, ld.maxLine))
-		}
-		if err := fn(n, line); err != nil {
-			return ld.errs.add(n, line, err)
-		}
-		return nil
-	})
-	if ld.lr.over {
-		return fmt.Errorf("%w: %s is larger than the size cap", ErrTooLarge, ld.name)
-	}
-	return err
-}
-
 // pkey is a CIDR prefix in 18 bytes (a netip.Prefix takes 32), so that
 // tables of a million routes stay small.
 type pkey struct {
@@ -377,8 +314,8 @@ func buildNested[T any](recs []T, key func(T) pkey) (*nested, error) {
 	// Count the intervals first, so that the interval slices are allocated
 	// once at their final size.
 	var c4, c6 int
-	n.walk(func(_ int32, v4 bool, _, _ ipset.U128) {
-		if v4 {
+	n.walk(func(_ int32, from, _ netip.Addr) {
+		if from.Is4() {
 			c4++
 		} else {
 			c6++
@@ -386,11 +323,14 @@ func buildNested[T any](recs []T, key func(T) pkey) (*nested, error) {
 	})
 	s := ipset.Sorted{
 		Start4: make([]uint32, 0, c4), End4: make([]uint32, 0, c4), Pay4: make([]uint32, 0, c4),
-		Start6: make([]ipset.U128, 0, c6), End6: make([]ipset.U128, 0, c6), Pay6: make([]uint32, 0, c6),
+		Start6: make([]netip.Addr, 0, c6), End6: make([]netip.Addr, 0, c6), Pay6: make([]uint32, 0, c6),
 	}
-	n.parent = n.walk(func(g int32, v4 bool, from, to ipset.U128) {
-		if v4 {
-			s.Start4, s.End4, s.Pay4 = append(s.Start4, uint32(from.Lo)), append(s.End4, uint32(to.Lo)), append(s.Pay4, uint32(g))
+	n.parent = n.walk(func(g int32, from, to netip.Addr) {
+		if from.Is4() {
+			f, t := from.As4(), to.As4()
+			s.Start4 = append(s.Start4, binary.BigEndian.Uint32(f[:]))
+			s.End4 = append(s.End4, binary.BigEndian.Uint32(t[:]))
+			s.Pay4 = append(s.Pay4, uint32(g))
 		} else {
 			s.Start6, s.End6, s.Pay6 = append(s.Start6, from), append(s.End6, to), append(s.Pay6, uint32(g))
 		}
@@ -405,95 +345,49 @@ func buildNested[T any](recs []T, key func(T) pkey) (*nested, error) {
 
 // walk cuts the sorted groups into elementary intervals, calling emit for
 // each in ascending order with the deepest group covering it, and returns
-// the parent of every group (-1 for none). IPv4 addresses are passed as
-// their value in the low 32 bits.
-func (n *nested) walk(emit func(g int32, v4 bool, from, to ipset.U128)) []int32 {
+// the parent of every group (-1 for none).
+func (n *nested) walk(emit func(g int32, from, to netip.Addr)) []int32 {
 	type frame struct {
 		g  int32
-		to ipset.U128
+		to netip.Addr
 	}
 	parent := n.parent[:0]
 	var stack []frame
-	var cur ipset.U128 // first address of the top group not yet emitted
-	var v4 bool        // the family of the groups on the stack
-	exhausted := false // cur ran past the last address
+	// cur is the first address of the top group not emitted yet; invalid
+	// once it ran past the last address of the family.
+	var cur netip.Addr
 	pop := func() {
 		top := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if exhausted || cmpU128(cur, top.to) > 0 {
+		if !cur.IsValid() || top.to.Less(cur) {
 			return
 		}
-		emit(top.g, v4, cur, top.to)
-		if top.to == maxU128() {
-			exhausted = true
-			return
-		}
-		cur = addU128(top.to, 1)
+		emit(top.g, cur, top.to)
+		cur = top.to.Next()
 	}
-	groups := len(n.first) - 1
-	for g := range int32(groups) {
-		k := n.groupKey(g)
-		from, to := k.span()
-		for len(stack) > 0 && (k.v4 != v4 || cmpU128(from, stack[len(stack)-1].to) > 0) {
+	for g := range int32(len(n.first) - 1) {
+		r := prefix.RangeOf(n.groupKey(g).prefix())
+		from, to := r.From(), r.To()
+		// The groups on the stack contain g when they are of its family
+		// and end at or after its start: sorted CIDR prefixes nest.
+		for len(stack) > 0 && (stack[0].to.Is4() != from.Is4() || stack[len(stack)-1].to.Less(from)) {
 			pop()
 		}
 		par := int32(-1)
 		if len(stack) > 0 {
 			par = stack[len(stack)-1].g
-			if !exhausted && cmpU128(cur, from) < 0 {
-				emit(par, v4, cur, addU128(from, ^uint64(0)))
+			if cur.IsValid() && cur.Less(from) {
+				emit(par, cur, from.Prev())
 			}
 		}
 		parent = append(parent, par)
 		stack = append(stack, frame{g, to})
-		cur, v4, exhausted = from, k.v4, false
+		cur = from
 	}
 	for len(stack) > 0 {
 		pop()
 	}
 	return parent
-}
-
-// span returns the first and last address of k, IPv4 in the low 32 bits.
-func (k pkey) span() (from, to ipset.U128) {
-	from = ipset.U128{Hi: binary.BigEndian.Uint64(k.a[:8]), Lo: binary.BigEndian.Uint64(k.a[8:])}
-	hostBits := 128 - int(k.bits)
-	if k.v4 {
-		from.Hi, from.Lo = 0, from.Lo&0xffffffff
-		hostBits = 32 - int(k.bits)
-	}
-	to = from
-	switch {
-	case hostBits >= 128:
-		to = maxU128()
-	case hostBits > 64:
-		to.Hi |= 1<<(hostBits-64) - 1
-		to.Lo = ^uint64(0)
-	case hostBits == 64:
-		to.Lo = ^uint64(0)
-	case hostBits > 0:
-		to.Lo |= 1<<hostBits - 1
-	}
-	return from, to
-}
-
-func maxU128() ipset.U128 { return ipset.U128{Hi: ^uint64(0), Lo: ^uint64(0)} }
-
-func cmpU128(a, b ipset.U128) int {
-	if c := cmp.Compare(a.Hi, b.Hi); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Lo, b.Lo)
-}
-
-// addU128 returns a+d, where d is 1 or ^0 (that is, -1), modulo 2^128.
-func addU128(a ipset.U128, d uint64) ipset.U128 {
-	lo, c := bits.Add64(a.Lo, d, 0)
-	hi := a.Hi + c
-	if d == ^uint64(0) {
-		hi-- // sign extension of -1 into the high half
-	}
-	return ipset.U128{Hi: hi, Lo: lo}
 }
 
 // groupKey returns the prefix of group g.
@@ -513,10 +407,7 @@ func (n *nested) records(g int32) (from, to int) { return int(n.first[g]), int(n
 // prefix turned into its IPv4 form.
 func canonicalBlock(p netip.Prefix) (netip.Prefix, error) {
 	if !p.IsValid() {
-		return p, fmt.Errorf("%w: invalid prefix", ErrSyntax)
+		return p, lineErrorf(ErrSyntax, "invalid prefix")
 	}
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p.Masked(), nil
+	return prefix.Unmap(p).Masked(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
 )
 
@@ -54,7 +55,8 @@ func TestBuildNestedMatchesBuilder(t *testing.T) {
 		// The reference: every group's span into a Builder, deepest wins.
 		var b ipset.Builder
 		for g := range int32(len(n.first) - 1) {
-			if err := b.AddPrefix(n.groupKey(g).prefix(), uint32(g)); err != nil {
+			r := prefix.RangeOf(n.groupKey(g).prefix())
+			if err := b.Add(r.From(), r.To(), uint32(g)); err != nil {
 				t.Fatal(err)
 			}
 			// Parents: the nearest wider group that contains g.
