@@ -192,11 +192,13 @@ func (ld *loader) lines(fn func(n int, line []byte) error) error {
 			return ld.errs.add(n, line, &lineError{sentinel: ErrLineTooLong, detail: fmt.Sprintf(" (limit %d bytes)", ld.maxLine)})
 		}
 		err := fn(n, line)
-		var stop *stopError
-		switch {
-		case err == nil:
+		if err == nil {
 			return nil
-		case errors.As(err, &stop):
+		}
+		// Declared here, not above: errors.As moves stop to the heap, which
+		// cost an allocation for every good line.
+		var stop *stopError
+		if errors.As(err, &stop) {
 			return stop.err
 		}
 		return ld.errs.add(n, line, err)
