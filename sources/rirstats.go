@@ -158,7 +158,19 @@ func (b *rirBuilder) line(_ int, raw []byte) error {
 	if s == "" || s[0] == '#' {
 		return nil
 	}
-	f := strings.Split(s, "|")
+	// Rows have 7 or 8 fields: split them into an array on the stack
+	// rather than the slice strings.Split allocates for every line.
+	var fa [8]string
+	f := fa[:0]
+	if strings.Count(s, "|") < len(fa) {
+		for rest, ok := s, true; ok; {
+			var field string
+			field, rest, ok = strings.Cut(rest, "|")
+			f = append(f, field)
+		}
+	} else {
+		f = strings.Split(s, "|")
+	}
 	switch {
 	case len(f) >= 6 && f[len(f)-1] == "summary" && f[1] == "*":
 		return nil
