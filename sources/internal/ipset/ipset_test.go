@@ -83,3 +83,41 @@ func TestBuildAgainstNaive(t *testing.T) {
 		}
 	}
 }
+
+// TestFromSorted checks that FromSorted keeps well-ordered intervals as
+// given and refuses ones that are out of order, overlapping or of unequal
+// lengths.
+func TestFromSorted(t *testing.T) {
+	t.Parallel()
+	a6 := netip.MustParseAddr
+	good := Sorted{
+		Start4: []uint32{10, 20}, End4: []uint32{15, 20}, Pay4: []uint32{1, 2},
+		Start6: []netip.Addr{a6("2001:db8::"), a6("2001:db8::10")}, End6: []netip.Addr{a6("2001:db8::f"), a6("2001:db8::10")}, Pay6: []uint32{3, 4},
+	}
+	s, err := FromSorted(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := s.Lookup(addr4(12)); !ok || p != 1 {
+		t.Errorf("Lookup(0.0.0.12) = %d, %v; want 1, true", p, ok)
+	}
+	if _, ok := s.Lookup(addr4(16)); ok {
+		t.Error("Lookup(0.0.0.16) found a gap")
+	}
+	if p, ok := s.Lookup(a6("2001:db8::10")); !ok || p != 4 {
+		t.Errorf("Lookup(2001:db8::10) = %d, %v; want 4, true", p, ok)
+	}
+	for name, bad := range map[string]Sorted{
+		"overlap4":  {Start4: []uint32{10, 15}, End4: []uint32{15, 20}, Pay4: []uint32{1, 2}},
+		"reversed4": {Start4: []uint32{10}, End4: []uint32{9}, Pay4: []uint32{1}},
+		"lengths4":  {Start4: []uint32{10}, End4: []uint32{11}},
+		"overlap6":  {Start6: []netip.Addr{a6("::1"), a6("::1")}, End6: []netip.Addr{a6("::1"), a6("::2")}, Pay6: []uint32{1, 2}},
+		"ipv4in6":   {Start6: []netip.Addr{a6("1.2.3.4")}, End6: []netip.Addr{a6("1.2.3.4")}, Pay6: []uint32{1}},
+		"lengths6":  {Start6: []netip.Addr{a6("::1")}, End6: []netip.Addr{a6("::1")}},
+		"reversed6": {Start6: []netip.Addr{a6("::2")}, End6: []netip.Addr{a6("::1")}, Pay6: []uint32{1}},
+	} {
+		if _, err := FromSorted(bad); err == nil {
+			t.Errorf("%s: FromSorted accepted %+v", name, bad)
+		}
+	}
+}
