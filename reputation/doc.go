@@ -14,7 +14,11 @@
 //	fmt.Println(rep.Verdict, rep.Score)
 //	rep.WriteText(os.Stdout)
 //
-// [Scorer.ScoreAll] scores many blocks in one call. The [Report] marshals
+// [Scorer.ScoreAll] scores many blocks in one call; a bad prefix among them
+// gets a nil report and a [*PrefixError], the others are scored.
+// [Scorer.ScoreWith] and [Scorer.ScoreAllWith] take per-call
+// [ScoreOptions], such as a progress callback that belongs to that call
+// alone (throttled to about ten calls a second). The [Report] marshals
 // to stable JSON; [Diff] compares two reports of a block, as a re-scoring
 // job does, and works on reports read back from JSON. [Report.AddressStates]
 // gives the state of each checked address, enough to draw a map of a /24.

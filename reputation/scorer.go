@@ -47,8 +47,9 @@ type Scorer struct {
 	// one call, across all blocks and sources; 0 or less means
 	// DefaultConcurrency. Limits of a single upstream belong to its source.
 	Concurrency int
-	// Timeout bounds each lookup and each probe: the source gets a context
-	// that behaves as [context.WithTimeout](ctx, Timeout) would. 0 means
+	// Timeout bounds each lookup and each probe: the source gets
+	// [context.WithTimeout](ctx, Timeout), started after the source's
+	// [Pacer] (if any) let the lookup go. 0 means
 	// DefaultTimeout and a negative value means no per-lookup limit (only
 	// ctx applies).
 	Timeout time.Duration
@@ -364,46 +365,7 @@ type srcState struct {
 	pl     PrefixLookuper // nil for per-address sources
 	pr     Prober         // nil if the source has no probe
 	health Health
-	pace   *pacer // nil unless Info.Rate is set
-}
-
-// pacer spaces the calls of one source to its Info.Rate. Each call reserves
-// the next free slot and sleeps until it; a cancelled wait gives up its slot.
-type pacer struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     time.Time
-}
-
-func newPacer(rate float64) *pacer {
-	if !(rate > 0) || math.IsInf(rate, 0) {
-		return nil
-	}
-	return &pacer{interval: time.Duration(float64(time.Second) / rate)}
-}
-
-// wait blocks until the caller's slot, or until ctx is done.
-func (p *pacer) wait(ctx context.Context) error {
-	p.mu.Lock()
-	now := time.Now()
-	slot := p.next
-	if slot.Before(now) {
-		slot = now
-	}
-	p.next = slot.Add(p.interval)
-	p.mu.Unlock()
-	d := slot.Sub(now)
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	pacer  Pacer // nil if the source has no rate limit of its own
 }
 
 func newSrcState(src Source) srcState {
@@ -417,9 +379,7 @@ func newSrcState(src Source) srcState {
 	st.pl, _ = src.(PrefixLookuper)
 	st.pr, _ = src.(Prober)
 	st.health = Health{Status: StatusOK}
-	if st.pl == nil {
-		st.pace = newPacer(st.info.Rate)
-	}
+	st.pacer, _ = src.(Pacer)
 	return st
 }
 
@@ -819,35 +779,40 @@ func (r *run) execute(ctx context.Context) {
 }
 
 func (r *run) work(ctx context.Context, next *atomic.Int64) {
-	var w *lookupWorker
-	if r.timeout > 0 {
-		w = &lookupWorker{parent: ctx}
-		defer w.close()
-	}
 	n := int64(len(r.tasks))
 	for ctx.Err() == nil {
 		i := next.Add(1) - 1
 		if i >= n {
 			return
 		}
-		r.do(ctx, w, int(i))
+		r.do(ctx, int(i))
 	}
 }
 
-// do runs task i. With a per-lookup timeout, the lookup gets a context that
-// behaves as context.WithTimeout(ctx, Timeout) would (see lookupCtx).
-func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
+// do runs task i. With a per-lookup timeout, the lookup gets
+// context.WithTimeout(ctx, Timeout), started after the source's Pacer.
+func (r *run) do(ctx context.Context, i int) {
 	t := &r.tasks[i]
 	st := &r.srcs[t.src]
 	res := &r.results[i]
-	if st.pace != nil && st.pace.wait(ctx) != nil {
-		return // interrupted by the caller while waiting for the source's rate
+	if st.pacer != nil {
+		// Before the lookup's timeout starts: waiting for the source's
+		// rate is not the lookup's time.
+		if err := st.pacer.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return // interrupted by the caller while waiting
+			}
+			res.err = &SourceError{Source: st.name, Addr: t.addr, Err: err}
+			if t.block >= 0 {
+				res.err = &SourceError{Source: st.name, Prefix: r.blocks[t.block].p, Err: err}
+			}
+			r.finish(res, false)
+			return
+		}
 	}
-	var lctx context.Context = ctx
-	var lc *lookupCtx
-	if w != nil {
-		lc = w.start(r.timeout)
-		lctx = lc
+	lctx, cancel := ctx, context.CancelFunc(nil)
+	if r.timeout > 0 {
+		lctx, cancel = context.WithTimeout(ctx, r.timeout)
 	}
 	var listed bool
 	if t.block >= 0 {
@@ -870,14 +835,19 @@ func (r *run) do(ctx context.Context, w *lookupWorker, i int) {
 			res.err = &SourceError{Source: st.name, Addr: t.addr, Err: res.err}
 		}
 	}
-	if lc != nil {
-		w.finish(lc)
+	if cancel != nil {
+		cancel()
 	}
 	if res.err != nil && ctx.Err() != nil {
 		// Interrupted by the caller: not an answer, not a source failure.
 		res.err, res.matches, res.listing = nil, nil, Listing{}
 		return
 	}
+	r.finish(res, listed)
+}
+
+// finish records that a task ended with res.
+func (r *run) finish(res *result, listed bool) {
 	res.state = stateDone
 	r.done.Add(1)
 	if res.err != nil {

@@ -634,18 +634,40 @@ func (dnsblProbed) Info() reputation.Info {
 	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: true, IPv6: true}
 }
 
-// rateLimited is a source that accepts at most one lookup per 200 ms and
-// fails any lookup that comes sooner, as a polite zone's client would.
+// rateLimited is a source that paces itself (a Pacer) to one lookup per
+// 200 ms, and counts lookups that come sooner or whose timeout started
+// before their wait ended.
 type rateLimited struct {
-	mu    sync.Mutex
-	last  time.Time
-	calls int
-	early int
+	mu      sync.Mutex
+	next    time.Time // the next free slot
+	last    time.Time
+	calls   int
+	early   int
+	charged int // lookups whose timeout was running while they waited
 }
 
 func (r *rateLimited) Name() string { return "slowzone" }
 func (r *rateLimited) Info() reputation.Info {
 	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: true, IPv6: true, Rate: 5}
+}
+
+func (r *rateLimited) Wait(ctx context.Context) error {
+	r.mu.Lock()
+	now := time.Now()
+	slot := r.next
+	if slot.Before(now) {
+		slot = now
+	}
+	r.next = slot.Add(200 * time.Millisecond)
+	r.mu.Unlock()
+	t := time.NewTimer(slot.Sub(now))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (r *rateLimited) Lookup(ctx context.Context, _ netip.Addr) (reputation.Listing, error) {
@@ -655,14 +677,18 @@ func (r *rateLimited) Lookup(ctx context.Context, _ netip.Addr) (reputation.List
 	if r.calls > 0 && now.Sub(r.last) < 200*time.Millisecond {
 		r.early++
 	}
+	if dl, ok := ctx.Deadline(); !ok || dl.Sub(now) < time.Second {
+		r.charged++
+	}
 	r.calls++
 	r.last = now
 	return reputation.Listing{}, nil
 }
 
-// A source with a Rate is paced by the Scorer: waiting for the rate is not
-// charged to the per-lookup timeout, so a slow zone makes a run long, never
-// incomplete.
+// A source that paces itself (Pacer) is waited for before the lookup's
+// timeout starts: a slow zone makes a run long, never incomplete. Info.Rate
+// alone paces nothing (it is descriptive; issue #10: one limiter, the
+// source's).
 func TestScore_pacesRateLimitedSources(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -673,8 +699,9 @@ func TestScore_pacesRateLimitedSources(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Verdict != reputation.VerdictClean || rep.Coverage != 1 || src.calls != 32 || src.early != 0 {
-			t.Errorf("verdict %s, coverage %v, %d calls, %d too early; want clean, 1, 32, 0", rep.Verdict, rep.Coverage, src.calls, src.early)
+		if rep.Verdict != reputation.VerdictClean || rep.Coverage != 1 || src.calls != 32 || src.early != 0 || src.charged != 0 {
+			t.Errorf("verdict %s, coverage %v, %d calls, %d too early, %d charged the wait; want clean, 1, 32, 0, 0",
+				rep.Verdict, rep.Coverage, src.calls, src.early, src.charged)
 		}
 		if d := time.Since(start); d < 6*time.Second {
 			t.Errorf("32 lookups at 5/s took %v, want at least 6.2s", d)

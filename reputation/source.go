@@ -31,8 +31,8 @@ import (
 //     IPv4-mapped IPv6 address, unmapped; implementations need not repeat it.
 //
 // Sources may implement the optional interfaces [PrefixLookuper] (answer for a
-// whole block at once), [Prober] (health probe) and [Describer] (kind, address
-// families and query budget). The Scorer discovers them by type assertion.
+// whole block at once), [Prober] (health probe), [Describer] (kind, address
+// families and query budget) and [Pacer] (a rate limit of its own). The Scorer discovers them by type assertion.
 type Source interface {
 	Name() string
 	Lookup(ctx context.Context, addr netip.Addr) (Listing, error)
@@ -77,6 +77,22 @@ type Prober interface {
 	Probe(ctx context.Context) Health
 }
 
+// Pacer is implemented by sources that limit their own query rate, such as
+// a DNSBL zone whose operator asks for at most so many queries a second.
+// The Scorer calls Wait before each lookup of the source, before the
+// lookup's timeout ([Scorer.Timeout]) starts, so waiting for the rate is
+// never charged to the lookup: a slow source makes a run long, never
+// incomplete. The limiter is the source's own, so it also paces what the
+// Scorer does not see (other calls sharing the source, extra queries a
+// lookup makes).
+//
+// Wait blocks until the source may be asked once more or ctx is done; it
+// returns a non-nil error only when it cannot pace (ctx is done), and the
+// Scorer then does not call Lookup.
+type Pacer interface {
+	Wait(ctx context.Context) error
+}
+
 // Describer is implemented by sources that tell the Scorer what they are and
 // what they can answer. A source that does not implement it is treated as
 // Info{Kind: KindOther, IPv4: true, IPv6: true}.
@@ -108,9 +124,9 @@ type Info struct {
 	// samples a block rather than exceed it.
 	Budget int
 	// Rate is the most lookups per second the source accepts; 0 means no
-	// limit. The Scorer paces its calls of Lookup to it, so that waiting for
-	// the rate is not charged to the per-lookup timeout (a run with a slow
-	// zone takes longer; it does not turn lookups into timeouts).
+	// limit. It is descriptive: the Scorer does not pace by it. A source
+	// that limits its rate enforces the limit itself and implements
+	// [Pacer], so that waiting is not charged to the per-lookup timeout.
 	Rate float64
 }
 

@@ -593,7 +593,8 @@ func DefaultZones() []ZoneInfo {
 // "zen.spamhaus.org" or an alias such as "zen"; case and a trailing dot are
 // ignored. A dead or unsafe zone, or a name under one (such as
 // "spam.dnsbl.sorbs.net"), returns an error wrapping [ErrDeadList] that says
-// why. An unknown name returns an error that says how to see the catalog.
+// why. An unknown name returns an error wrapping [ErrNotInCatalog] that says
+// how to see the catalog.
 func LookupZone(name string) (ZoneInfo, error) {
 	n := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
 	all := Catalog()
@@ -610,9 +611,9 @@ func LookupZone(name string) (ZoneInfo, error) {
 		}
 		return z, nil
 	}
-	return ZoneInfo{}, fmt.Errorf("sources: zone %q is not in the built-in catalog; "+
+	return ZoneInfo{}, fmt.Errorf("%w: %q; "+
 		"see sources.Catalog (go doc github.com/prefixvet/prefixvet/sources Catalog) for the known zones, "+
-		"or define it in a zone file read by sources.ReadZoneInfos", name)
+		"or define it in a zone file read by sources.ReadZoneInfos", ErrNotInCatalog, name)
 }
 
 // MaxZoneFileSize is the largest zone file [ReadZoneInfos] accepts.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
+	"github.com/prefixvet/prefixvet/sources/dnsclient"
 )
 
 // Defaults and fixed periods used by [DNSBL].
@@ -46,7 +47,7 @@ const (
 var ErrNoClient = errors.New("sources: DNSBL has no DNS client")
 
 // DNSBL is a DNSBL zone queried over DNS. It implements [reputation.Source],
-// [reputation.Prober] and [reputation.Describer].
+// [reputation.Prober], [reputation.Describer] and [reputation.Pacer].
 //
 // A DNSBL is configured by setting its exported fields before first use; Zone
 // and Client are required. Every lookup ends in exactly one of three
@@ -95,7 +96,8 @@ type DNSBL struct {
 
 // dnsblState is the lazily created mutable state of a DNSBL.
 type dnsblState struct {
-	limiter  *bucket // nil when the zone has no rate limit
+	limiter  *bucket      // nil when the zone has no rate limit
+	prepaid  atomic.Int64 // tokens taken by Wait and not yet spent by a query
 	inflight *semaphore.Weighted
 
 	mu           sync.Mutex
@@ -128,8 +130,8 @@ func (bl *DNSBL) Name() string { return bl.Zone.Zone }
 
 // Info reports the kind, the address families the zone answers for, its
 // per-run query budget and its query rate, so the Scorer does not ask about
-// an address family the zone does not serve, samples within the budget and
-// paces its lookups to the rate.
+// an address family the zone does not serve and samples within the budget.
+// The rate is descriptive: the DNSBL enforces it itself (see [DNSBL.Wait]).
 func (bl *DNSBL) Info() reputation.Info {
 	return reputation.Info{Kind: reputation.KindDNSBL, IPv4: bl.Zone.IPv4, IPv6: bl.Zone.IPv6, Budget: bl.Zone.Budget, Rate: bl.Zone.Rate}
 }
@@ -166,7 +168,12 @@ func (bl *DNSBL) Format(f fmt.State, verb rune) {
 //   - [ErrUnsupported] for an address family the zone does not serve (an
 //     IPv4-mapped IPv6 address is queried as IPv6, as RFC 5782 requires);
 //   - [ErrRefused], [ErrRateLimited], [ErrBadKey], [ErrUnknownZone] for the
-//     zone's error codes (ZoneInfo.Errors) and for the REFUSED rcode;
+//     zone's error codes (ZoneInfo.Errors);
+//   - [ErrResolverRefused] (which matches ErrRefused too) for the REFUSED
+//     rcode: the resolver refused, not the list operator;
+//   - the client's own error, not ErrTimeout, when the client cannot send
+//     any query (such as dnsclient.ErrClosed after Close, or
+//     dnsclient.ErrInvalidServer);
 //   - [ErrServFail] for SERVFAIL and any other failure rcode (the error is a
 //     [*RcodeError] recording it);
 //   - [ErrBogusAnswer] for an A record outside 127.0.0.0/8 or for a name
@@ -281,6 +288,9 @@ func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wa
 	var buf [256]byte
 	qname := string(append(prefix.AppendQueryName(buf[:0], addr, zone), '.'))
 	codes, ttl, err := bl.queryA(ctx, st, qname, addr)
+	if (err != nil || len(codes) == 0) && wantTXT && st.limiter != nil {
+		st.refund() // no TXT query follows
+	}
 	if err != nil {
 		return reputation.Listing{}, err
 	}
@@ -289,6 +299,9 @@ func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wa
 	}
 	ev, err := bl.Zone.Decode(codes)
 	if err != nil {
+		if wantTXT && st.limiter != nil {
+			st.refund() // no TXT query follows
+		}
 		if errors.Is(err, ErrRateLimited) {
 			st.startBackoff(bl)
 		}
@@ -301,15 +314,74 @@ func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wa
 	return l, nil
 }
 
+// Wait implements [reputation.Pacer]: it blocks until the zone's rate
+// (Zone.Rate) allows one more lookup, or until ctx is done, and returns
+// ctx's error then. The Scorer calls it before it starts a lookup's timeout,
+// so waiting for the rate never counts against the lookup (a slow zone makes
+// a run long, never incomplete). It takes the queries of one lookup from the
+// zone's one rate limiter, the one Lookup and Probe use too, so every
+// query -- A, TXT, probes, concurrent Score calls sharing the DNSBL -- is
+// counted once against the rate: one token, and a second one for the TXT
+// query of a zone with Zone.TXT, given back when the lookup needs none. A
+// zone without a rate returns at once.
+func (bl *DNSBL) Wait(ctx context.Context) error {
+	st := bl.init()
+	if st.limiter == nil {
+		return nil
+	}
+	n := 1
+	if bl.Zone.TXT {
+		n = 2
+	}
+	if err := st.limiter.waitN(ctx, n, false); err != nil {
+		return fmt.Errorf("sources: %s: rate limit wait: %w", bl.Zone.Zone, err)
+	}
+	st.prepaid.Add(int64(n))
+	return nil
+}
+
+// token takes a token for one query: one paid in advance by Wait if any,
+// else from the limiter.
+func (st *dnsblState) token(ctx context.Context) error {
+	for {
+		p := st.prepaid.Load()
+		if p <= 0 {
+			return st.limiter.waitN(ctx, 1, true)
+		}
+		if st.prepaid.CompareAndSwap(p, p-1) {
+			return nil
+		}
+	}
+}
+
+// refund gives back a token paid in advance for a TXT query that is not
+// sent (the address is not listed), so it does not cost the zone's rate.
+func (st *dnsblState) refund() {
+	for {
+		p := st.prepaid.Load()
+		if p <= 0 {
+			return
+		}
+		if st.prepaid.CompareAndSwap(p, p-1) {
+			st.limiter.give(1)
+			return
+		}
+	}
+}
+
 // exchange sends one query through the rate limiter, mapping transport
 // failures to ErrTimeout and failure rcodes to *RcodeError.
 func (bl *DNSBL) exchange(ctx context.Context, st *dnsblState, qname string, qtype uint16, addr netip.Addr) (*dns.Msg, error) {
 	if st.limiter != nil {
-		if err := st.limiter.wait(ctx); err != nil {
+		if err := st.token(ctx); err != nil {
 			return nil, bl.waitFailed(ctx, "rate limit wait for "+addr.String(), err)
 		}
 	}
 	m, err := bl.Client.Exchange(ctx, qname, qtype)
+	if err != nil && ctx.Err() == nil && unusableClient(err) {
+		// Not a timeout: no query was sent, and none will be.
+		return nil, fmt.Errorf("sources: %s: cannot query for %s: %w", bl.Zone.Zone, addr, bl.scrub(err))
+	}
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%w)", err, cerr)
@@ -324,6 +396,12 @@ func (bl *DNSBL) exchange(ctx context.Context, st *dnsblState, qname string, qty
 		return m, nil
 	}
 	return nil, &RcodeError{Zone: bl.Zone.Zone, Addr: addr, Rcode: m.Rcode}
+}
+
+// unusableClient reports whether err says the DNS client cannot send any
+// query (closed, or configured with a server it cannot use).
+func unusableClient(err error) bool {
+	return errors.Is(err, dnsclient.ErrClosed) || errors.Is(err, dnsclient.ErrInvalidServer)
 }
 
 // scrub returns err, or when a key is set a wrapper whose text has the key
@@ -425,8 +503,8 @@ func (bl *DNSBL) queryTXT(ctx context.Context, st *dnsblState, qname string) str
 }
 
 // RcodeError reports a DNS answer whose rcode is a failure. It wraps
-// [ErrRefused] for REFUSED and [ErrServFail] for SERVFAIL and every other
-// failure rcode.
+// [ErrResolverRefused] (which matches [ErrRefused] too) for REFUSED and
+// [ErrServFail] for SERVFAIL and every other failure rcode.
 type RcodeError struct {
 	Zone  string     // the zone queried (never the keyed name)
 	Addr  netip.Addr // the address looked up; invalid for a probe's TXT query
@@ -447,10 +525,10 @@ func (e *RcodeError) Error() string {
 	return e.Unwrap().Error() + ": " + e.Zone + ": " + name + what
 }
 
-// Unwrap returns [ErrRefused] or [ErrServFail].
+// Unwrap returns [ErrResolverRefused] or [ErrServFail].
 func (e *RcodeError) Unwrap() error {
 	if e.Rcode == dns.RcodeRefused {
-		return ErrRefused
+		return ErrResolverRefused
 	}
 	return ErrServFail
 }
@@ -517,9 +595,10 @@ func newBucket(rate float64) *bucket {
 	return &bucket{rate: rate, burst: burst, tokens: burst, last: time.Now()}
 }
 
-// wait takes one token, sleeping until it is available or ctx ends. It
-// returns at once, without taking a token, when ctx would end first.
-func (b *bucket) wait(ctx context.Context) error {
+// waitN takes n tokens, sleeping until they are available or ctx ends;
+// a wait that ends early gives the tokens back. With early set it returns
+// at once, without taking a token, when ctx's deadline would pass first.
+func (b *bucket) waitN(ctx context.Context, n int, early bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -529,13 +608,13 @@ func (b *bucket) wait(ctx context.Context) error {
 		b.tokens = min(b.burst, b.tokens+elapsed.Seconds()*b.rate)
 	}
 	b.last = now
-	b.tokens--
+	b.tokens -= float64(n)
 	var d time.Duration
 	if b.tokens < 0 {
 		d = time.Duration(math.Ceil(-b.tokens / b.rate * float64(time.Second)))
 	}
-	if dl, ok := ctx.Deadline(); ok && d > 0 && dl.Before(now.Add(d)) {
-		b.tokens++
+	if dl, ok := ctx.Deadline(); early && ok && d > 0 && dl.Before(now.Add(d)) {
+		b.tokens += float64(n)
 		b.mu.Unlock()
 		return fmt.Errorf("next query allowed in %s, after the deadline: %w", d, context.DeadlineExceeded)
 	}
@@ -552,11 +631,16 @@ func (b *bucket) wait(ctx context.Context) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		b.mu.Lock()
-		b.tokens++
-		b.mu.Unlock()
+		b.give(n)
 		return context.Cause(ctx)
 	}
+}
+
+// give returns n tokens that were taken and will not be used.
+func (b *bucket) give(n int) {
+	b.mu.Lock()
+	b.tokens = min(b.burst, b.tokens+float64(n))
+	b.mu.Unlock()
 }
 
 // Probe checks the zone's RFC 5782 test points (§5, §7): the positive test
@@ -681,6 +765,14 @@ func (bl *DNSBL) probeOne(ctx context.Context, st *dnsblState, addr netip.Addr) 
 func (bl *DNSBL) probeFailure(point netip.Addr, err error) reputation.Health {
 	res := bl.resolverName()
 	switch {
+	case unusableClient(err):
+		return reputation.Health{Status: reputation.StatusUnreachable,
+			Detail: fmt.Sprintf("cannot query test point %s: %s", point, bl.redact(err.Error())), Err: err}
+	case errors.Is(err, ErrResolverRefused):
+		// The REFUSED rcode comes from the resolver asked, not from the
+		// list: it does not serve this client (or this zone).
+		return reputation.Health{Status: reputation.StatusRefused,
+			Detail: fmt.Sprintf("%s answered REFUSED for test point %s: the resolver refuses this client or zone (check its access control), not the list operator", res, point), Err: err}
 	case errors.Is(err, ErrRefused), errors.Is(err, ErrRateLimited), errors.Is(err, ErrBadKey), errors.Is(err, ErrUnknownZone):
 		return reputation.Health{Status: reputation.StatusRefused,
 			Detail: fmt.Sprintf("%s refused by the list operator at test point %s: %s", res, point, shortCause(err)), Err: err}

@@ -103,8 +103,10 @@
 //
 // A [DNSBL] is safe for concurrent use once its fields are set, and must not
 // be copied after first use. Each DNSBL caps its lookups in flight
-// ([DNSBL.MaxInFlight]) and paces its queries to [ZoneInfo.Rate] with a
-// context-aware token bucket; after a "rate limited" answer it stops
+// ([DNSBL.MaxInFlight]) and paces its queries to [ZoneInfo.Rate] with one
+// context-aware token bucket shared by every query to the zone (A, TXT,
+// probes, every Score call); [DNSBL.Wait] lets the Scorer wait for it before
+// a lookup's timeout starts. After a "rate limited" answer it stops
 // querying for [RateLimitBackoff]. Concurrent probes of one DNSBL share a
 // single probe. The package starts no background goroutines.
 package sources

@@ -6,10 +6,21 @@ import "errors"
 // so callers can branch with errors.Is; the error's text adds the zone, the
 // address and the code or rcode seen.
 var (
-	// ErrRefused: the list operator or the server refused the query (an
-	// error return code such as Spamhaus 127.255.255.254 for a public or
-	// unattributable resolver, or the REFUSED rcode).
+	// ErrRefused: the list operator refused the query (an error return
+	// code such as Spamhaus 127.255.255.254 for a public or
+	// unattributable resolver). The REFUSED rcode, which comes from the
+	// resolver, is [ErrResolverRefused], which matches ErrRefused too.
 	ErrRefused = errors.New("sources: query refused by list operator")
+	// ErrResolverRefused: the resolver asked answered with the REFUSED
+	// rcode -- it does not serve this client or this zone (its access
+	// control), which is a problem of the caller's resolver, not of the
+	// list. errors.Is(ErrResolverRefused, ErrRefused) holds, so code that
+	// treats every refusal alike keeps working.
+	ErrResolverRefused error = resolverRefused{}
+	// ErrNotInCatalog: [LookupZone] does not know the name. It is the
+	// catalog's answer, unlike [ErrUnknownZone], which is the list's own
+	// "wrong zone name" answer to a query.
+	ErrNotInCatalog = errors.New("sources: zone not in the built-in catalog")
 	// ErrRateLimited: the list says the resolver sent too many queries
 	// (Spamhaus 127.255.255.255, dnswl 127.0.0.255).
 	ErrRateLimited = errors.New("sources: rate limited by list operator")
@@ -35,3 +46,10 @@ var (
 	// ErrUnsupported: the zone does not answer for this address family.
 	ErrUnsupported = errors.New("sources: address family not supported by zone")
 )
+
+// resolverRefused is ErrResolverRefused: its own text, and a refusal for
+// errors.Is.
+type resolverRefused struct{}
+
+func (resolverRefused) Error() string        { return "sources: query refused by resolver" }
+func (resolverRefused) Is(target error) bool { return target == ErrRefused }

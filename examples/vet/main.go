@@ -345,7 +345,9 @@ func printReport(w io.Writer, r *reputation.Report, o *options) error {
 // writeMap draws one cell per address, 16 to a row, for blocks of at most 256
 // addresses that were checked in full.
 func writeMap(w io.Writer, r *reputation.Report) {
-	if r.Sampled || r.AddressesTotal > 256 || r.AddressesChecked == 0 {
+	// AddressesChecked counts answered addresses only: a block whose
+	// lookups all failed still gets its map of unknowns.
+	if r.Sampled || r.AddressesTotal > 256 || r.AddressesChecked == 0 && len(r.Unknown) == 0 {
 		return
 	}
 	states := r.AddressStates()

@@ -1,41 +1,55 @@
-// Package dnsbltest runs an in-process, fault-injecting DNS server on loopback
-// for tests.
+// Package dnsbltest runs a DNSBL zone on loopback for tests: an in-process
+// DNS server that answers like a list (listed, not listed, refusal codes, a
+// list that lists the world) and fails like a network (delays, dropped
+// queries, SERVFAIL, REFUSED, truncation, spoofed answers), so that code
+// using prefixvet's DNSBLs can be tested offline, the way net/http/httptest
+// serves HTTP.
 //
 // # Usage
 //
-// A test starts a server over a table of names and points the code under test
-// at [Server.Addr]:
+// Build the zone's data, start a server, and point a DNS client at
+// [Server.Addr]:
 //
-//	srv := dnsbltest.Start(t, dnsbltest.Records{
-//		"2.0.0.127.bl.example.org.": {A: []netip.Addr{netip.MustParseAddr("127.0.0.2")}, TXT: []string{"test point"}},
-//	})
-//	c := &dnsclient.Client{Servers: []string{srv.Addr}}
+//	recs := dnsbltest.Records{}
+//	recs.AddTestPoints("bl.example.org")      // RFC 5782: the probe passes
+//	recs.List("bl.example.org", netip.MustParseAddr("198.51.100.7"),
+//		"listed for spam", netip.MustParseAddr("127.0.0.2"))
+//	srv := dnsbltest.Start(t, recs)           // closed by t.Cleanup
+//	client := &dnsclient.Client{Servers: []string{srv.Addr}}
+//	defer client.Close()
+//	bl := &sources.DNSBL{Zone: zone, Client: client}
 //
-// The server listens on 127.0.0.1 at a port chosen by the kernel, over UDP and
-// over TCP on the same port (for truncation fallback), with its own handler
-// (never miekg/dns's global mux). [Start] registers its shutdown with
-// t.Cleanup.
+// The server listens on 127.0.0.1 at a port chosen by the kernel (port 0),
+// over UDP and over TCP on the same port (for truncation fallback), with its
+// own handler (never miekg/dns's global mux), so any number of servers can
+// run in parallel tests. [Start] registers Close with t.Cleanup; [New] is
+// for callers without a testing.TB (examples, demos) and leaves Close to
+// them. Close stops everything: the listeners, the serving goroutines and
+// answers held back by a delay.
 //
 // # Answers
 //
 // A name in the table answers its A and TXT records (NOERROR); other types
 // of a known name get NODATA (NOERROR, no answer, an SOA in the authority
-// section); an unknown name gets NXDOMAIN with the same SOA. The SOA's owner
-// is the last two labels of the question, its TTL and MINIMUM are
-// [Server.SetNegativeTTL]'s (default [DefaultNegativeTTL]).
+// section); an unknown name gets NXDOMAIN with the same SOA: not listed. The
+// SOA's owner is the last two labels of the question, its TTL and MINIMUM
+// are [Server.SetNegativeTTL]'s (default [DefaultNegativeTTL]). [QueryName]
+// builds the RFC 5782 names of the table.
 //
 // # Faults
 //
 // A [Fault] set with [Server.SetFault] applies to one name, or to every name
 // without a fault of its own when the name is "". Faults cover what DNSBL
-// code must survive: delays, dropped queries (the first N, or a fraction),
-// SERVFAIL and REFUSED, truncated UDP answers (forcing TCP), answers for the
-// wrong name or with the wrong ID, and forged A answers (outside 127/8, a
-// list's refusal code such as 127.255.255.254, or 127.0.0.2 for every name: a
-// list that lists the world).
+// code must survive: delays ([Fault.Delay]), dropped queries (the first N,
+// or a fraction), SERVFAIL and REFUSED rcodes ([Fault.Rcode]), truncated
+// UDP answers (forcing TCP), answers for the wrong name or with the wrong
+// ID, and forged A answers ([Fault.Answer]): a list's refusal code such as
+// [RefusedCode] (127.255.255.254), an address outside 127/8, or
+// [ListedCode] (127.0.0.2) for every name -- a list that lists the world.
 package dnsbltest
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -47,7 +61,54 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/prefixvet/prefixvet/prefix"
 )
+
+// Well-known answers, for [Fault.Answer] and [Records.List].
+
+// ListedCode returns 127.0.0.2, the usual "listed" answer and the RFC 5782
+// positive test point's code. As a [Fault.Answer] for every name, it makes
+// the zone list the world.
+func ListedCode() netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 0, 2}) }
+
+// RefusedCode returns 127.255.255.254, Spamhaus' answer to a query from a
+// public or unattributable resolver: a refusal, never a listing.
+func RefusedCode() netip.Addr { return netip.AddrFrom4([4]byte{127, 255, 255, 254}) }
+
+// RateLimitedCode returns 127.255.255.255, Spamhaus' "too many queries".
+func RateLimitedCode() netip.Addr { return netip.AddrFrom4([4]byte{127, 255, 255, 255}) }
+
+// QueryName returns the RFC 5782 query name of addr in zone, fully
+// qualified and in lower case: "7.100.51.198.bl.example.org." for
+// 198.51.100.7, nibbles for IPv6.
+func QueryName(addr netip.Addr, zone string) string {
+	return strings.ToLower(string(prefix.AppendQueryName(nil, addr.Unmap(), dns.Fqdn(zone))))
+}
+
+// List makes zone list addr with the given codes (127.0.0.2 when none) and
+// TXT reason (none when empty), and returns r.
+func (r Records) List(zone string, addr netip.Addr, reason string, codes ...netip.Addr) Records {
+	if len(codes) == 0 {
+		codes = []netip.Addr{ListedCode()}
+	}
+	rec := Record{A: codes}
+	if reason != "" {
+		rec.TXT = []string{reason}
+	}
+	r[QueryName(addr, zone)] = rec
+	return r
+}
+
+// AddTestPoints lists zone's RFC 5782 positive test points (127.0.0.2, and
+// ::ffff:127.0.0.2 as an IPv6 name) with 127.0.0.2, so that a health probe
+// finds the zone alive; the negative test points stay unlisted. It returns
+// r.
+func (r Records) AddTestPoints(zone string) Records {
+	r.List(zone, ListedCode(), "test point")
+	r[QueryName(netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 127, 15: 2}), zone)] = Record{A: []netip.Addr{ListedCode()}}
+	return r
+}
 
 // DefaultTTL is the TTL of answers whose [Record] has TTL 0.
 const DefaultTTL = 300
@@ -108,6 +169,15 @@ type Server struct {
 	Addr string
 
 	udp, tcp *dns.Server
+	closing  chan struct{}  // closed by Close: held answers are dropped
+	serving  sync.WaitGroup // the UDP and TCP serving goroutines
+	close    sync.Once
+	closeErr error
+
+	hmu     sync.Mutex
+	hdone   *sync.Cond // signalled when active drops to 0
+	active  int        // queries being answered
+	stopped bool       // no query is answered any more
 
 	mu      sync.Mutex
 	records Records
@@ -148,7 +218,9 @@ func New(records Records) (*Server, error) {
 		negTTL:  DefaultNegativeTTL,
 		negMin:  DefaultNegativeTTL,
 		rng:     rand.New(rand.NewPCG(1, 2)),
+		closing: make(chan struct{}),
 	}
+	s.hdone = sync.NewCond(&s.hmu)
 	for name, r := range records {
 		s.records[canonical(name)] = r
 	}
@@ -174,8 +246,9 @@ func New(records Records) (*Server, error) {
 		s.udp.NotifyStartedFunc = func() { started <- struct{}{} }
 		s.tcp.NotifyStartedFunc = func() { started <- struct{}{} }
 		errc := make(chan error, 2)
-		go func() { errc <- s.udp.ActivateAndServe() }()
-		go func() { errc <- s.tcp.ActivateAndServe() }()
+		s.serving.Add(2)
+		go func() { defer s.serving.Done(); errc <- s.udp.ActivateAndServe() }()
+		go func() { defer s.serving.Done(); errc <- s.tcp.ActivateAndServe() }()
 		for range 2 {
 			select {
 			case <-started:
@@ -189,14 +262,24 @@ func New(records Records) (*Server, error) {
 	return nil, fmt.Errorf("no free UDP+TCP port pair: %w", lastErr)
 }
 
-// Close shuts the server down.
+// Close shuts the server down and returns once everything it started has
+// stopped: the listeners are closed, answers held back by a delay are
+// dropped, and the serving goroutines have returned. Close is idempotent.
 func (s *Server) Close() error {
-	err1 := s.udp.Shutdown()
-	err2 := s.tcp.Shutdown()
-	if err1 != nil {
-		return err1
-	}
-	return err2
+	s.close.Do(func() {
+		close(s.closing)
+		s.hmu.Lock()
+		s.stopped = true
+		for s.active > 0 {
+			s.hdone.Wait()
+		}
+		s.hmu.Unlock()
+		err1 := s.udp.Shutdown()
+		err2 := s.tcp.Shutdown()
+		s.serving.Wait()
+		s.closeErr = errors.Join(err1, err2)
+	})
+	return s.closeErr
 }
 
 // SetFault sets the fault for name ("" for every name without a fault of its
@@ -285,6 +368,20 @@ func (s *Server) fault(name string) (Fault, bool) {
 }
 
 func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
+	s.hmu.Lock()
+	if s.stopped {
+		s.hmu.Unlock()
+		return
+	}
+	s.active++
+	s.hmu.Unlock()
+	defer func() {
+		s.hmu.Lock()
+		if s.active--; s.active == 0 {
+			s.hdone.Broadcast()
+		}
+		s.hmu.Unlock()
+	}()
 	if len(req.Question) != 1 {
 		m := new(dns.Msg)
 		m.SetRcode(req, dns.RcodeFormatError)
@@ -298,7 +395,13 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	if f.Delay > 0 {
-		time.Sleep(f.Delay)
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-s.closing:
+			return // Close does not wait for a held answer
+		}
 	}
 	_, tcp := w.RemoteAddr().(*net.TCPAddr)
 

@@ -108,3 +108,70 @@ func TestServer(t *testing.T) {
 		})
 	}
 }
+
+func TestRecords_helpers(t *testing.T) {
+	t.Parallel()
+	a := netip.MustParseAddr("198.51.100.7")
+	recs := dnsbltest.Records{}.AddTestPoints("BL.example.org").List("bl.example.org", a, "why", netip.MustParseAddr("127.0.0.4"))
+	if got := dnsbltest.QueryName(a, "bl.example.org"); got != "7.100.51.198.bl.example.org." {
+		t.Errorf("QueryName = %q", got)
+	}
+	if got := dnsbltest.QueryName(netip.MustParseAddr("2001:db8::1"), "bl.example.org"); got != "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.example.org." {
+		t.Errorf("QueryName(v6) = %q", got)
+	}
+	srv := dnsbltest.Start(t, recs)
+	for _, tc := range []struct {
+		qname string
+		want  string
+	}{
+		{"2.0.0.127.bl.example.org.", "127.0.0.2"},
+		{"7.100.51.198.bl.example.org.", "127.0.0.4"},
+		{"1.0.0.127.bl.example.org.", ""},
+	} {
+		m, err := ask(t, srv, "udp", tc.qname, dns.TypeA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if len(m.Answer) == 1 {
+			got = m.Answer[0].(*dns.A).A.String()
+		}
+		if got != tc.want {
+			t.Errorf("%s: answer %q, want %q", tc.qname, got, tc.want)
+		}
+	}
+}
+
+// Close stops everything at once, even with an answer held back by a
+// delay, and the server answers nothing afterwards.
+func TestServer_closeStopsEverything(t *testing.T) {
+	t.Parallel()
+	srv, err := dnsbltest.New(dnsbltest.Records{}.AddTestPoints("bl.example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetFault("", dnsbltest.Fault{Delay: time.Hour})
+	asked := make(chan struct{})
+	go func() {
+		defer close(asked)
+		_, _ = ask(t, srv, "udp", name, dns.TypeA) // held: times out
+	}()
+	for srv.Total() == 0 { // the query reached the server
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	if err := srv.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %v with an answer held for an hour, want at once", d)
+	}
+	if err := srv.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	<-asked
+	srv.SetFault("", dnsbltest.Fault{})
+	if m, err := ask(t, srv, "udp", name, dns.TypeA); err == nil {
+		t.Errorf("answer after Close: %v", m)
+	}
+}

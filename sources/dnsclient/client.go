@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,8 +54,15 @@ var (
 	// (errors.Is), and has a Timeout method that reports true, like the
 	// errors of package net.
 	ErrTimeout error = timeoutError{}
-	// ErrClosed: the client was closed.
+	// ErrClosed: the client was closed. Every Exchange after Close returns
+	// it, whatever else is wrong with the client.
 	ErrClosed = errors.New("dnsclient: client closed")
+	// ErrInvalidServer: a server in [Client.Servers] (or in resolv.conf)
+	// is not an address a query can be sent to: a host name rather than an
+	// IP literal, port 0, an unspecified or multicast address. It is
+	// returned by the first Exchange (and by every later one), never
+	// turned into a timeout.
+	ErrInvalidServer = errors.New("dnsclient: invalid server address")
 )
 
 type timeoutError struct{}
@@ -102,11 +110,12 @@ type Client struct {
 	// answers; nil means silent.
 	Logger *slog.Logger
 
-	_    [0]sync.Mutex // vet: must not be copied after first use
-	once sync.Once
-	st   *state
-	err  error
-	now  func() time.Time // for tests; nil means time.Now
+	_      [0]sync.Mutex // vet: must not be copied after first use
+	closed atomic.Bool   // Close was called
+	once   sync.Once
+	st     *state
+	err    error
+	now    func() time.Time // for tests; nil means time.Now
 }
 
 // Stats are counters of a [Client] since it was first used.
@@ -237,16 +246,35 @@ func (c *Client) init() {
 // time.Now makes two.
 func (st *state) clock() time.Duration { return max(time.Since(st.epoch), 1) }
 
-// parseServer accepts "ip:port", "[ipv6]:port" or a bare IP (port 53).
+// parseServer accepts "ip:port", "[ipv6]:port" or a bare IP (port 53), for
+// an address a query can be sent to. Host names are refused rather than
+// looked up: resolving them would need a resolver, the very thing being
+// configured.
 func parseServer(s string) (netip.AddrPort, error) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap, nil
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		a, err2 := netip.ParseAddr(strings.Trim(s, "[]"))
+		if err2 != nil {
+			if host, port, err := net.SplitHostPort(s); err == nil && host != "" && !isIP(host) && isPort(port) {
+				return netip.AddrPort{}, fmt.Errorf("%w: %q: %q is a host name, not an IP address (write 127.0.0.1:%s or [::1]:%s for a resolver on this machine)",
+					ErrInvalidServer, s, host, port, port)
+			}
+			return netip.AddrPort{}, fmt.Errorf("%w: %q is not ip:port, [ipv6]:port or an IP address", ErrInvalidServer, s)
+		}
+		ap = netip.AddrPortFrom(a, 53)
 	}
-	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
-		return netip.AddrPortFrom(a, 53), nil
+	switch a := ap.Addr(); {
+	case ap.Port() == 0:
+		return netip.AddrPort{}, fmt.Errorf("%w: %q: port 0", ErrInvalidServer, s)
+	case a.IsUnspecified(), a.IsMulticast(), a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return netip.AddrPort{}, fmt.Errorf("%w: %q: %s cannot be sent a query", ErrInvalidServer, s, a)
 	}
-	return netip.AddrPort{}, fmt.Errorf("dnsclient: server %q is not an ip:port address", s)
+	return ap, nil
 }
+
+func isIP(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
+
+func isPort(s string) bool { _, err := strconv.ParseUint(s, 10, 16); return err == nil }
 
 func orDefault[T int | time.Duration](v, def T) T {
 	if v == 0 {
@@ -287,6 +315,7 @@ func (c *Client) Stats() Stats {
 // sockets are closed and their reader goroutines have returned when Close
 // returns. Later exchanges fail with [ErrClosed]. Close is idempotent.
 func (c *Client) Close() error {
+	c.closed.Store(true)
 	st, err := c.state()
 	if err != nil {
 		return nil
@@ -348,14 +377,18 @@ func (st *state) enter() bool {
 //
 // A non-nil error means no valid answer: it wraps [ErrTimeout] when every
 // attempt timed out, ctx.Err() when ctx ended the wait (and [ErrTimeout]
-// too when that was ctx's deadline), [ErrClosed] after Close, or the
-// network or TCP error met. Exchange returns promptly once ctx is done;
+// too when that was ctx's deadline), [ErrClosed] after Close,
+// [ErrInvalidServer] for a server that cannot be used, or the network or
+// TCP error met. Exchange returns promptly once ctx is done;
 // the query itself may go on in the background for other callers asking
 // the same question, bounded by Attempts × Timeout.
 //
 // Identical questions in flight are sent once and their answer shared; a
 // name not ending in a dot is made fully qualified.
 func (c *Client) Exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	st, err := c.state()
 	if err != nil {
 		return nil, err
