@@ -75,7 +75,7 @@ zones=()
 for z in 0 1 2 3 4 5 6 7; do
 	zones+=("z$z.bench.example.org:ip4set:z$z.zone")
 done
-rbldnsd -n -q -u nobody -b "127.0.0.1/$PORT" -w "$work" "${zones[@]}" 2>"$work/rbldnsd.log" &
+rbldnsd -n -q -u nobody -b "127.0.0.1/$PORT" -w "$work" "${zones[@]}" >"$work/rbldnsd.log" 2>&1 &
 pid=$!
 # Wait (bounded) until it answers.
 for _ in $(seq 50); do
