@@ -3,6 +3,7 @@ package reputation_test
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -185,5 +186,51 @@ func TestReport_bigBlockIsCompact(t *testing.T) {
 	t.Logf("JSON: %d bytes with no limit, %d with the default", len(j1), len(j2))
 	if len(j2) >= 1<<20 || r1.Score != r2.Score || r1.Verdict != r2.Verdict {
 		t.Errorf("default report is %d bytes (want < 1 MiB), score %v/%v, verdict %s/%s", len(j2), r1.Score, r2.Score, r1.Verdict, r2.Verdict)
+	}
+}
+
+// TestAddressStates_sweepMatchesNaive compares AddressStates with the
+// obvious per-address loop over every entry, on random reports.
+func TestAddressStates_sweepMatchesNaive(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 7))
+	for range 200 {
+		rep := &reputation.Report{Prefix: mpp("192.0.2.0/24"), Interrupted: rng.IntN(10) == 0}
+		for range rng.IntN(20) {
+			a := netip.AddrFrom4([4]byte{192, 0, 2, byte(rng.IntN(256))})
+			l := reputation.ListingReport{Source: "s", Severity: reputation.Severity(rng.IntN(5))}
+			if rng.IntN(2) == 0 {
+				l.Prefix = netip.PrefixFrom(a, 22+rng.IntN(11)).Masked()
+			} else {
+				l.Address = a
+			}
+			rep.Listings = append(rep.Listings, l)
+		}
+		for range rng.IntN(5) {
+			rep.Unknown = append(rep.Unknown, reputation.UnknownReport{Source: "s", Address: netip.AddrFrom4([4]byte{192, 0, 2, byte(rng.IntN(256))})})
+		}
+		for _, st := range rep.AddressStates() {
+			want := reputation.StateClean
+			if rep.Interrupted {
+				want = reputation.StateUnknown
+			}
+			for _, l := range rep.Listings {
+				if l.Contains(st.Addr) {
+					s := reputation.StateListed
+					if l.Severity >= reputation.SeverityCritical {
+						s = reputation.StateCritical
+					}
+					want = max(want, s)
+				}
+			}
+			for _, u := range rep.Unknown {
+				if u.Address == st.Addr {
+					want = max(want, reputation.StateUnknown)
+				}
+			}
+			if st.State != want {
+				t.Fatalf("%v: state %v, want %v; listings %+v", st.Addr, st.State, want, rep.Listings)
+			}
+		}
 	}
 }

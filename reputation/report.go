@@ -252,33 +252,51 @@ func (r *Report) AddressStates() []AddressStatus {
 		slices.SortFunc(addrs, netip.Addr.Compare)
 		addrs = slices.Compact(addrs)
 	}
-	state := make(map[netip.Addr]AddressState)
-	var extents []ListingReport
-	for _, l := range r.Listings {
-		if l.Prefix.IsValid() {
-			extents = append(extents, l)
-			continue
+	// One sweep: each listing or failed lookup raises the state of the
+	// addresses it covers (a run of addrs found by binary search), counted
+	// per state in a difference array, so the cost is the number of
+	// addresses plus entries, not their product.
+	var diff [StateCritical + 1][]int32
+	raise := func(st AddressState, r prefix.Range) {
+		i, _ := slices.BinarySearchFunc(addrs, r.From(), netip.Addr.Compare)
+		j, found := slices.BinarySearchFunc(addrs, r.To(), netip.Addr.Compare)
+		if found {
+			j++
 		}
-		state[l.Address] = max(state[l.Address], listingState(l))
+		if i >= j {
+			return
+		}
+		if diff[st] == nil {
+			diff[st] = make([]int32, len(addrs)+1)
+		}
+		diff[st][i]++
+		diff[st][j]--
+	}
+	for _, l := range r.Listings {
+		raise(listingState(l), listingRange(l))
 	}
 	blockUnknown := r.Interrupted
 	for _, u := range r.Unknown {
 		if u.Address.IsValid() {
-			state[u.Address] = max(state[u.Address], StateUnknown)
+			raise(StateUnknown, prefix.RangeFrom(u.Address, u.Address))
 		} else {
 			blockUnknown = true
 		}
 	}
+	var run [StateCritical + 1]int32
 	out := make([]AddressStatus, len(addrs))
 	for i, a := range addrs {
-		st := state[a]
-		for _, e := range extents {
-			if e.Prefix.Contains(a) {
-				st = max(st, listingState(e))
-			}
-		}
+		st := StateClean
 		if blockUnknown {
-			st = max(st, StateUnknown)
+			st = StateUnknown
+		}
+		for k := range diff {
+			if diff[k] != nil {
+				run[k] += diff[k][i]
+				if run[k] > 0 {
+					st = max(st, AddressState(k))
+				}
+			}
 		}
 		out[i] = AddressStatus{a, st}
 	}

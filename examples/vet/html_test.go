@@ -208,3 +208,12 @@ func TestDemo_htmlInChromium(t *testing.T) {
 	}
 	checkPage(t, dom, lines)
 }
+
+func TestDemo_htmlUnwritable(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "missing-dir", "demo.html")
+	code, _, errOut := runVet(t, "", "-demo", "-html", path)
+	if code != exitUsage || !strings.Contains(errOut, "writing the HTML page") {
+		t.Errorf("vet -demo -html into a missing directory: exit %d, stderr %q; want %d and the reason", code, errOut, exitUsage)
+	}
+}

@@ -1,6 +1,7 @@
 package htmlreport
 
 import (
+	"fmt"
 	"html/template"
 	"net/netip"
 	"slices"
@@ -44,6 +45,7 @@ type heatMap struct {
 	state  []cellState
 	lists  [][]int32 // per cell: indices into Report.Listings
 	fails  []int32   // per cell: index into Report.Unknown of one failure, or -1
+	subs   []int32   // per cell of a subnet map: index into Report.Subnets, or -1
 	cols   int
 	unit   string // "address", "/24", "/64"
 	counts [numStates]int
@@ -70,6 +72,16 @@ func buildHeatMap(r *reputation.Report) *heatMap {
 	if !p.IsValid() {
 		m.notes = append(m.notes, "The report names no valid prefix, so there is no map.")
 		return m
+	}
+	omitted := 0
+	for _, n := range r.Omitted {
+		omitted += n
+	}
+	if omitted > 0 && len(r.Subnets) > 0 {
+		return buildSubnetMap(r, omitted)
+	}
+	if omitted > 0 {
+		m.notes = append(m.notes, fmt.Sprintf("%d listing entries were left out of this report (Scorer.MaxListings), so an address listed only by them shows as not listed here; the reasons and the sources table count every listing.", omitted))
 	}
 	host := p.Addr().BitLen() - p.Bits()
 	var checked []netip.Addr // per-address sample, when sampled
@@ -175,6 +187,59 @@ func buildHeatMap(r *reputation.Report) *heatMap {
 		}
 	}
 	// Failures make a cell unknown unless something lists it.
+	m.markUnknown(r)
+	return m
+}
+
+// buildSubnetMap draws a report whose listings were cut short from its
+// per-subnet breakdown, whose counts are exact: one cell per /24 of an IPv4
+// block, one per /48 of an IPv6 block that the breakdown names.
+func buildSubnetMap(r *reputation.Report, omitted int) *heatMap {
+	m := &heatMap{}
+	p := r.Prefix
+	bits := r.Subnets[0].Prefix.Bits()
+	m.unit = "/" + strconv.Itoa(bits)
+	if p.Addr().Is4() && bits == 24 && p.Bits() >= 8 {
+		subs, _ := prefix.Split(p, 24)
+		for s := range subs {
+			m.units = append(m.units, s)
+		}
+	} else {
+		for _, s := range r.Subnets {
+			m.units = append(m.units, s.Prefix)
+		}
+	}
+	m.cols = columns(len(m.units))
+	m.state = make([]cellState, len(m.units))
+	m.lists = make([][]int32, len(m.units))
+	m.fails = make([]int32, len(m.units))
+	m.subs = make([]int32, len(m.units))
+	for i := range m.units {
+		m.fails[i], m.subs[i] = -1, -1
+	}
+	for si, s := range r.Subnets {
+		i := m.find(s.Prefix.Addr())
+		if i < 0 {
+			continue
+		}
+		m.subs[i] = int32(si)
+		switch {
+		case (s.Listed > 0 || s.Covered > 0) && s.Worst >= reputation.SeverityCritical:
+			m.state[i] = stateCritical
+		case s.Listed > 0 || s.Covered > 0:
+			m.state[i] = stateListed
+		case s.Checked > 0:
+			m.state[i] = stateClean
+		}
+	}
+	m.markUnknown(r)
+	m.notes = append(m.notes, fmt.Sprintf("%d listing entries were left out of this report (Scorer.MaxListings), so the map shows each %s subnet from the report's exact per-subnet counts rather than each address.", omitted, m.unit))
+	return m
+}
+
+// markUnknown makes cells with a failed lookup unknown unless something
+// lists them, and counts the cells per state.
+func (m *heatMap) markUnknown(r *reputation.Report) {
 	blockUnknown := r.Interrupted
 	for ui, u := range r.Unknown {
 		if !u.Address.IsValid() {
@@ -201,7 +266,6 @@ func buildHeatMap(r *reputation.Report) *heatMap {
 	for _, st := range m.state {
 		m.counts[st]++
 	}
-	return m
 }
 
 // sample returns the addresses a sampled report checked, drawn again as the
@@ -358,6 +422,10 @@ func (m *heatMap) svg(r *reputation.Report, id string) template.HTML {
 // title writes the tooltip of cell i: what the cell is and who lists it.
 func (m *heatMap) title(b *strings.Builder, r *reputation.Report, i int) {
 	u := m.units[i]
+	if m.subs != nil {
+		m.subnetTitle(b, r, i)
+		return
+	}
 	if u.Bits() == u.Addr().BitLen() {
 		b.WriteString(u.Addr().String())
 	} else {
@@ -412,6 +480,31 @@ func (m *heatMap) title(b *strings.Builder, r *reputation.Report, i int) {
 	}
 }
 
+// subnetTitle writes the tooltip of a cell of a subnet map.
+func (m *heatMap) subnetTitle(b *strings.Builder, r *reputation.Report, i int) {
+	b.WriteString(m.units[i].String())
+	si := m.subs[i]
+	if si < 0 {
+		b.WriteString(": not checked")
+		return
+	}
+	s := &r.Subnets[si]
+	fmt.Fprintf(b, ": %d checked, %d listed", s.Checked, s.Listed)
+	if s.Covered > 0 {
+		fmt.Fprintf(b, ", %s covered by feeds", percent(s.Covered))
+	}
+	if s.Listed > 0 || s.Covered > 0 {
+		b.WriteString(", worst ")
+		b.WriteString(s.Worst.String())
+	}
+	if s.Hot {
+		b.WriteString(", hot")
+	}
+	if m.state[i] == stateUnknown {
+		b.WriteString("; some lookups got no answer")
+	}
+}
+
 // caption describes the map in words.
 func (m *heatMap) caption(r *reputation.Report) string {
 	var s string
@@ -422,6 +515,8 @@ func (m *heatMap) caption(r *reputation.Report) string {
 		s = "one cell per /24"
 	case "/64":
 		s = "one cell per checked /64"
+	case "/48":
+		s = "one cell per checked /48"
 	}
 	s += ", " + strconv.Itoa(m.cols) + " to a row, from " + r.Prefix.Addr().String() + " top left, in address order"
 	return s

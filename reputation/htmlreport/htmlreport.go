@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -374,6 +375,14 @@ func (pg *page) block(i int, r *reputation.Report, opts Options) *blockView {
 	}
 	for _, src := range order {
 		b.Omitted = append(b.Omitted, fmt.Sprintf("%d more listings by %s are not shown here (they are in the embedded JSON).", left[src], src))
+	}
+	srcs := make([]string, 0, len(r.Omitted))
+	for src := range r.Omitted {
+		srcs = append(srcs, src)
+	}
+	slices.Sort(srcs)
+	for _, src := range srcs {
+		b.Omitted = append(b.Omitted, fmt.Sprintf("%d more listing entries by %s were left out of the report itself (it keeps at most Scorer.MaxListings, the most severe first); the reasons, the sources table and the subnets count them.", r.Omitted[src], src))
 	}
 	for _, l := range r.Whitelist {
 		b.Whitelist = append(b.Whitelist, listingOf(l))

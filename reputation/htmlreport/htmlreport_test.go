@@ -193,7 +193,10 @@ func TestWrite_cellsAndJSON(t *testing.T) {
 			[]string{"Only a sample was checked: 4096 of the block&#39;s 4294967296 /64s", "one cell per checked /64", "seed 5782"}},
 		{"sampled_v6_56", score(t, ctx, mpp("2001:db8:beef::/56"), 0, &src{name: "v6.example.org", listed: share(0.25, 2, spam("127.0.0.2"))}),
 			[]string{"one cell per checked /64"}},
-		{"sampled_v4_15", score(t, ctx, mpp("198.18.0.0/15"), 0, mixed...),
+		{"sampled_v4_15", score(t, ctx, mpp("198.18.0.0/15"), 0, append(mixed[:3:3], feed{&src{name: "drop", kind: reputation.KindFeed,
+			listed: func(a netip.Addr) (reputation.Evidence, bool) {
+				return drop("127.0.0.2"), a.As4()[2] == 7 && a.As4()[3] >= 128
+			}}})...),
 			[]string{"one cell per /24", "Subnets", "hot"}},
 		{"single_v4_32", score(t, ctx, mpp("192.0.2.7/32"), 0, mixed...), nil},
 	}
@@ -404,5 +407,39 @@ func TestWrite_writeError(t *testing.T) {
 	err := htmlreport.Write(&failWriter{n: 1000}, []*reputation.Report{rep}, htmlreport.Options{})
 	if !errors.Is(err, errWrite) {
 		t.Errorf("Write to a failing writer: %v, want %v", err, errWrite)
+	}
+}
+
+// TestWrite_omittedListings: a report whose listings were capped is drawn
+// per /24 from its subnets, whose counts are exact, and says what it left out.
+func TestWrite_omittedListings(t *testing.T) {
+	t.Parallel()
+	s := &reputation.Scorer{AllowSpecial: true, MaxListings: 10, Sources: []reputation.Source{
+		&src{name: "bl.example.org", listed: every(3, spam("127.0.0.2"))},
+		feed{&src{name: "drop", kind: reputation.KindFeed, listed: func(a netip.Addr) (reputation.Evidence, bool) {
+			return drop("127.0.0.2"), a.As4()[2] == 2
+		}}},
+	}}
+	rep, err := s.Score(t.Context(), mpp("198.18.0.0/22"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Omitted) == 0 || len(rep.Subnets) != 4 {
+		t.Fatalf("fixture: omitted %v, %d subnets; want some omitted and 4 subnets", rep.Omitted, len(rep.Subnets))
+	}
+	page := render(t, []*reputation.Report{rep}, htmlreport.Options{})
+	counts := cellCounts(page)
+	want := map[string]int{"listed": 3, "critical": 1} // every /24 has listed addresses; 198.18.2.0/24 is on DROP
+	if diff := cmp.Diff(want, counts[0]); diff != "" {
+		t.Errorf("cells per state (-want +got):\n%s", diff)
+	}
+	for _, say := range []string{
+		"so the map shows each /24 subnet from the report&#39;s exact per-subnet counts",
+		"more listing entries by bl.example.org were left out of the report itself",
+		`data-prefix="198.18.2.0/24"><title>198.18.2.0/24: `,
+	} {
+		if !strings.Contains(page, say) {
+			t.Errorf("page does not say %q", say)
+		}
 	}
 }
