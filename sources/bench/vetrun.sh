@@ -31,7 +31,10 @@
 # Environment: PORT (default 53532), DURATION (dnsperf seconds per row,
 # default 3), RUNS (vet runs per row, default 5), INFLIGHT (dnsperf -q,
 # default 100), CONCURRENCY (default 64,256), TXT (1: the zones ask for the
-# TXT reason of every listed answer, one more query each; default 0).
+# TXT reason of every listed answer, one more query each; default 0), BASE
+# (a git revision, such as main: vet built at that revision is measured in
+# the same rows too, its runs alternating with the working tree's, and
+# printed next to it; default none).
 set -euo pipefail
 
 PORT=${PORT:-53532}
@@ -64,6 +67,13 @@ trap cleanup EXIT INT TERM
 
 (cd "$here/../.." && timeout 300 go build -o "$work/vetrun" ./sources/bench/vetrun &&
 	timeout 300 go build -o "$work/vet" ./examples/vet)
+baseflag=()
+if [ -n "${BASE:-}" ]; then
+	mkdir "$work/base"
+	(cd "$here/../.." && git archive "$BASE" | tar -x -C "$work/base")
+	(cd "$work/base" && timeout 300 go build -o "$work/vet-base" ./examples/vet)
+	baseflag=(-base "$work/vet-base")
+fi
 txtflag=
 if [ "$TXT" = 1 ]; then
 	txtflag=-txt
@@ -86,6 +96,6 @@ for _ in $(seq 50); do
 done
 
 echo "== rbldnsd $(rbldnsd -h 2>&1 | head -1 | awk '{print $2, $3, $4}'), $(nproc) cores; vet over 4 x /22 x 8 zones = 32768 lookups (TXT=$TXT), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== per row: dnsperf -q $INFLIGHT for ${DURATION}s, then $RUNS vet runs, each timed from process start to exit"
+echo "== per row: dnsperf -q $INFLIGHT for ${DURATION}s, then $RUNS vet runs${BASE:+ alternating with $RUNS of vet at $BASE}, each timed from process start to exit"
 timeout 900 "$work/vetrun" -server "127.0.0.1:$PORT" -vet "$work/vet" -data "$work" \
-	-dnsperf-q "$INFLIGHT" -dnsperf-time "$DURATION" -runs "$RUNS" -concurrency "$CONCURRENCY" "$@"
+	-dnsperf-q "$INFLIGHT" -dnsperf-time "$DURATION" -runs "$RUNS" -concurrency "$CONCURRENCY" "${baseflag[@]}" "$@"

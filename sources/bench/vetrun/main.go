@@ -31,6 +31,11 @@
 // does not have, or with another code, is wrong; a listed (address, zone)
 // pair that no listing covers, or any lookup vet reports as unknown, is
 // missing. It exits 1 if any listing was wrong or missing or any run failed.
+//
+// With -base BIN, each row also runs a second vet binary (another
+// revision, say) -runs times, alternating with -vet so that both meet the
+// same machine, checks its output the same way, and prints its median and
+// ratio next to the first.
 // Each vet run is bounded by -maxtime, each dnsperf run by its -l.
 package main
 
@@ -263,6 +268,12 @@ func runVet(bin, server, zones string, c int, maxTime time.Duration) (time.Durat
 	return elapsed, stdout.Bytes(), nil
 }
 
+// medianBest returns the median and the shortest of ds, which it sorts.
+func medianBest(ds []time.Duration) (median, best time.Duration) {
+	slices.SortFunc(ds, cmp.Compare)
+	return ds[len(ds)/2], ds[0]
+}
+
 // dnsperf runs dnsperf against server for secs seconds and returns its
 // queries/s.
 func dnsperf(server, queries string, inFlight, secs int) (float64, error) {
@@ -297,6 +308,7 @@ func main() {
 	perfTime := flag.Int("dnsperf-time", 3, "dnsperf run time in seconds per concurrency")
 	perfInFlight := flag.Int("dnsperf-q", 100, "dnsperf -q (queries in flight)")
 	maxTime := flag.Duration("maxtime", 60*time.Second, "time limit of one vet run")
+	base := flag.String("base", "", "a second vet `binary` (say, of another revision) run in the same rows, alternating with -vet, and reported next to it")
 	flag.Parse()
 
 	fail := func(err error) {
@@ -317,8 +329,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vetrun: -server, -vet and -runs >= 1 required")
 		os.Exit(2)
 	}
-	fmt.Printf("%-11s %11s %12s %12s %6s %6s %8s %7s %8s\n",
+	fmt.Printf("%-11s %11s %12s %12s %6s %6s %8s %7s %8s",
 		"concurrency", "dnsperf_qps", "vet_qps_med", "vet_qps_best", "ratio", "best", "wall_med", "wrong", "missing")
+	if *base != "" {
+		fmt.Printf(" %12s %10s", "base_qps_med", "base_ratio")
+	}
+	fmt.Println()
 	failed := false
 	for _, f := range strings.Split(*conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
@@ -330,30 +346,44 @@ func main() {
 		if err != nil {
 			fail(fmt.Errorf("dnsperf: %w", err))
 		}
-		var walls []time.Duration
+		var walls, baseWalls []time.Duration
 		wrong, missing := 0, 0
 		for range *runs {
-			d, out, err := runVet(*vet, *server, filepath.Join(*data, "zones.json"), c, *maxTime)
-			if err != nil {
-				fail(err)
+			bins := []string{*vet}
+			if *base != "" {
+				bins = append(bins, *base)
 			}
-			w, m, example, err := check(out)
-			if err != nil {
-				fail(err)
+			for k, bin := range bins {
+				d, out, err := runVet(bin, *server, filepath.Join(*data, "zones.json"), c, *maxTime)
+				if err != nil {
+					fail(err)
+				}
+				w, m, example, err := check(out)
+				if err != nil {
+					fail(err)
+				}
+				if example != "" {
+					fmt.Fprintf(os.Stderr, "vetrun: %s at concurrency %d: %s\n", bin, c, example)
+				}
+				wrong += w
+				missing += m
+				if k == 0 {
+					walls = append(walls, d)
+				} else {
+					baseWalls = append(baseWalls, d)
+				}
 			}
-			if example != "" {
-				fmt.Fprintf(os.Stderr, "vetrun: concurrency %d: %s\n", c, example)
-			}
-			wrong += w
-			missing += m
-			walls = append(walls, d)
 		}
-		slices.SortFunc(walls, cmp.Compare)
-		med, best := walls[len(walls)/2], walls[0]
 		lookups := float64(nZones * nAddrs)
+		med, best := medianBest(walls)
 		qps, bestQPS := lookups/med.Seconds(), lookups/best.Seconds()
-		fmt.Printf("%-11d %11.0f %12.0f %12.0f %6.2f %6.2f %7.3fs %7d %8d\n",
+		fmt.Printf("%-11d %11.0f %12.0f %12.0f %6.2f %6.2f %7.3fs %7d %8d",
 			c, limit, qps, bestQPS, qps/limit, bestQPS/limit, med.Seconds(), wrong, missing)
+		if *base != "" {
+			bmed, _ := medianBest(baseWalls)
+			fmt.Printf(" %12.0f %10.2f", lookups/bmed.Seconds(), lookups/bmed.Seconds()/limit)
+		}
+		fmt.Println()
 		if wrong > 0 || missing > 0 {
 			failed = true
 		}
