@@ -215,7 +215,9 @@ func TestAddressStates_sweepMatchesNaive(t *testing.T) {
 				want = reputation.StateUnknown
 			}
 			for _, l := range rep.Listings {
-				if l.Contains(st.Addr) {
+				// Info evidence (who announces the block, its ROA) marks
+				// no address.
+				if l.Contains(st.Addr) && l.Severity >= reputation.SeverityLow {
 					s := reputation.StateListed
 					if l.Severity >= reputation.SeverityCritical {
 						s = reputation.StateCritical

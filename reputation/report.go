@@ -195,7 +195,7 @@ type AddressState uint8
 const (
 	StateClean    AddressState = iota // every answer was "not listed"
 	StateUnknown                      // some lookup got no answer, none listed it
-	StateListed                       // listed by some source
+	StateListed                       // listed by some source, low severity or worse
 	StateCritical                     // listed with critical severity
 )
 
@@ -303,7 +303,13 @@ func (r *Report) AddressStates() []AddressStatus {
 	return out
 }
 
+// listingState is the state a listing gives its addresses. Info evidence
+// (an RIR allocation, a ROA, who announces the block) costs no points and
+// does not mark an address listed.
 func listingState(l ListingReport) AddressState {
+	if l.Severity < SeverityLow {
+		return StateClean
+	}
 	if l.Severity >= SeverityCritical {
 		return StateCritical
 	}

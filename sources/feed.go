@@ -22,6 +22,11 @@ const (
 	// DefaultMaxBytes is the size cap of a feed or zone file when
 	// [FeedConfig.MaxBytes] or [MirrorConfig.MaxBytes] is 0: 256 MiB.
 	DefaultMaxBytes = 256 << 20
+	// DefaultMaxEntries is the most entries a feed may hold when
+	// [FeedConfig.MaxEntries] is 0. The largest public feeds hold a few
+	// hundred thousand; 2^21 leaves room and bounds what a hostile or
+	// broken feed can make a load allocate (tens of bytes per entry).
+	DefaultMaxEntries = 1 << 21
 	// DefaultMaxLineBytes is the longest accepted line when
 	// [FeedConfig.MaxLineBytes] or [MirrorConfig.MaxLineBytes] is 0.
 	DefaultMaxLineBytes = 4096
@@ -187,6 +192,11 @@ type FeedConfig struct {
 	// MaxLineBytes caps one line; 0 means [DefaultMaxLineBytes]. Longer lines
 	// are malformed ([ErrLineTooLong]).
 	MaxLineBytes int
+	// MaxEntries caps the entries; 0 means [DefaultMaxEntries]. The load
+	// stops at the first entry past the cap and fails with [ErrTooLarge],
+	// so what a load holds is bounded by the entries kept, whatever the
+	// bytes read (the input is streamed, never held whole).
+	MaxEntries int
 }
 
 // FeedMeta is what a feed says about itself. Fields are zero when the feed
@@ -243,7 +253,8 @@ var (
 // by several reports one [reputation.Evidence] per distinct entry meaning.
 //
 // ReadList returns a nil List and an error when reading r fails, when the
-// input exceeds the size cap ([ErrTooLarge]), or when no entry is usable
+// input exceeds the size cap or the entry cap ([ErrTooLarge]; the input is
+// read line by line, and the load stops at the cap), or when no entry is usable
 // ([ErrEmpty], joined with the parse errors).
 func ReadList(r io.Reader, cfg FeedConfig) (*List, error) {
 	maxBytes := cfg.MaxBytes
@@ -271,14 +282,22 @@ func ReadList(r io.Reader, cfg FeedConfig) (*List, error) {
 	if name == "" {
 		name = format.String()
 	}
+	maxEntries := cfg.MaxEntries
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxEntries
+	}
 	p := &feedParser{name: name, format: format, metaIdx: map[entryMeta]uint32{}}
 	errs := &errList{name: name, strict: cfg.Strict}
+	tooMany := fmt.Errorf("%w: %s has more than %d entries", ErrTooLarge, name, maxEntries)
 	err := readLines(br, maxLine, func(n int, line []byte, long bool) error {
 		if long {
 			return errs.add(n, line, fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, maxLine))
 		}
 		if err := p.line(line); err != nil {
 			return errs.add(n, line, err)
+		}
+		if p.b.Len() > maxEntries {
+			return tooMany
 		}
 		return nil
 	})

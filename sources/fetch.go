@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +30,10 @@ const (
 // ErrNotLoaded: a [Fetcher] was asked for an answer before any fetch
 // succeeded.
 var ErrNotLoaded = errors.New("sources: feed not loaded yet")
+
+// ErrRedirect: a [Fetcher] refused to follow a redirect to another host,
+// or from https to http (see [Fetcher.AnyRedirect]).
+var ErrRedirect = errors.New("sources: redirect refused")
 
 // Fetcher keeps a [List] (or another in-memory source, see Read) loaded
 // from a URL up to date. It implements [reputation.Source],
@@ -59,6 +65,11 @@ type Fetcher struct {
 	Timeout time.Duration
 	// UserAgent is sent when not empty (some feeds refuse unnamed clients).
 	UserAgent string
+	// AnyRedirect lets redirects go to any host, and from https to http.
+	// The default (false) follows a redirect only to the same host name
+	// and never downgrades https, failing with [ErrRedirect] otherwise.
+	// Client.CheckRedirect, if set, is consulted as well.
+	AnyRedirect bool
 	// Read parses a downloaded body into the source to serve, named name
 	// (the Fetcher's Name); nil means [ReadList] with Config. Like ReadList
 	// it returns a usable source with the parse errors of skipped lines, or
@@ -182,15 +193,19 @@ func (f *Fetcher) fetch(ctx context.Context, st *FetchStatus) error {
 	if f.UserAgent != "" {
 		req.Header.Set("User-Agent", f.UserAgent)
 	}
-	client := f.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client := f.client(req.URL)
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
+	maxBytes := f.Config.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	if resp.StatusCode == http.StatusOK && resp.ContentLength > maxBytes {
+		return fmt.Errorf("%w: Content-Length %d is over the cap of %d bytes", ErrTooLarge, resp.ContentLength, maxBytes)
+	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified && f.current.Load() != nil:
 		st.NotModified = true
@@ -201,7 +216,12 @@ func (f *Fetcher) fetch(ctx context.Context, st *FetchStatus) error {
 	}
 	var src reputation.Source
 	if f.Read != nil {
-		src, err = f.Read(resp.Body, f.Name())
+		// ReadList caps its input itself; other readers get the cap here.
+		body := &limitedReader{r: resp.Body, n: maxBytes}
+		src, err = f.Read(body, f.Name())
+		if body.over {
+			return fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, f.Name(), maxBytes)
+		}
 	} else {
 		cfg := f.Config
 		cfg.Name = f.Name()
@@ -222,6 +242,35 @@ func (f *Fetcher) fetch(ctx context.Context, st *FetchStatus) error {
 	st.Updated = time.Now()
 	st.Err = err
 	return err
+}
+
+// client returns the client to fetch orig with: f.Client (or
+// http.DefaultClient) with the redirect policy added.
+func (f *Fetcher) client(orig *url.URL) *http.Client {
+	base := f.Client
+	if base == nil {
+		base = http.DefaultClient
+	}
+	if f.AnyRedirect {
+		return base
+	}
+	c := *base // a shallow copy shares the Transport and its connections
+	next := base.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		to := req.URL
+		switch {
+		case !strings.EqualFold(to.Hostname(), orig.Hostname()):
+			return fmt.Errorf("%w: %s redirects to another host (%s); set AnyRedirect to follow it", ErrRedirect, orig.Redacted(), to.Redacted())
+		case orig.Scheme == "https" && to.Scheme != "https":
+			return fmt.Errorf("%w: %s redirects from https to %s", ErrRedirect, orig.Redacted(), to.Redacted())
+		case next != nil:
+			return next(req, via)
+		case len(via) >= 10:
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
 }
 
 func (f *Fetcher) source() (reputation.Source, error) {

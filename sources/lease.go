@@ -148,6 +148,15 @@ func capHint(size int64, minBytes int) int {
 	return int(min(size/int64(minBytes), 1<<22))
 }
 
+// trimCap returns s with its capacity cut to its length, copying when more
+// than a quarter of the capacity would be wasted.
+func trimCap[T any](s []T) []T {
+	if cap(s)-len(s) > cap(s)/4 {
+		return slices.Clone(s)
+	}
+	return slices.Clip(s)
+}
+
 // loader is the common preamble of the line-oriented lease-check loaders:
 // size cap, line cap, format check, parse-error collection.
 type loader struct {

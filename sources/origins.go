@@ -170,7 +170,7 @@ func ReadOrigins(r io.Reader, cfg OriginsConfig) (*Origins, error) {
 	if len(o.routes) == 0 {
 		return nil, errors.Join(fmt.Errorf("%w: origins %s", ErrEmpty, name), ld.errs.err())
 	}
-	o.routes = slices.Clip(o.routes)
+	o.routes = trimCap(o.routes) // the capacity came from the input size
 	if o.idx, err = buildNested(o.routes, func(r route) pkey { return r.key }); err != nil {
 		return nil, fmt.Errorf("sources: origins %s: %w", name, err)
 	}

@@ -241,7 +241,7 @@ func (s *RIRStats) evidence(m rirMeta) (reputation.Evidence, string) {
 	registry, cc, status := s.strs[m.registry], s.strs[m.cc], s.strs[m.status]
 	date := ""
 	if m.date != 0 {
-		d := strconv.FormatUint(uint64(m.date), 10)
+		d := fmt.Sprintf("%08d", m.date)
 		date = d[:4] + "-" + d[4:6] + "-" + d[6:]
 	}
 	id := strings.Join(slices.DeleteFunc([]string{registry, cc, date, status}, func(s string) bool { return s == "" }), " ")

@@ -150,7 +150,8 @@ func ReadVRPs(r io.Reader, cfg VRPConfig) (*VRPs, error) {
 	if len(b.roas) == 0 {
 		return nil, errors.Join(fmt.Errorf("%w: VRPs %s", ErrEmpty, name), ld.errs.err())
 	}
-	v := &VRPs{name: name, expect: cfg.ExpectOrigin, roas: b.roas, tas: b.tas}
+	// The capacity came from the input size; give back what it overshot.
+	v := &VRPs{name: name, expect: cfg.ExpectOrigin, roas: trimCap(b.roas), tas: b.tas}
 	for i := range v.roas {
 		if v.roas[i].key.v4 {
 			v.v4 = true
@@ -172,12 +173,11 @@ func cmpOr(s, def string) string {
 }
 
 type vrpBuilder struct {
-	name   string
-	roas   []roa
-	tas    []string
-	taIdx  map[string]uint16
-	header bool
-	lines  int
+	name  string
+	roas  []roa
+	tas   []string
+	taIdx map[string]uint16
+	lines int
 }
 
 // add validates and appends one ROA.

@@ -92,10 +92,11 @@
 //
 // # Source flags
 //
-// -resolver, -zones, -feed and -zonefile select the sources as for the vet
-// command (see examples/internal/setup). Files are read again at each run, so
-// a zone file or a feed file that changed between runs is picked up; a feed
-// given as a URL is refreshed with a conditional GET at most once an hour.
+// -resolver, -zones, -feed, -zonefile and the lease-check flags -vrps,
+// -rir-stats, -origins, -asn-drop and -expect-origin select the sources as for
+// the vet command (see examples/internal/setup). Files are read again at each
+// run, so a file that changed between runs is picked up; a file given as a
+// URL is refreshed with a conditional GET at most once an hour.
 //
 // # Flags
 //
@@ -128,7 +129,9 @@
 //	1  some block is review or reject
 //	3  some block is incomplete (and none review or reject), or the run was
 //	   not recorded (interrupted, or no source was usable)
-//	2  usage or input error (bad flag, bad inventory line)
+//	2  usage or input error (bad flag; bad inventory lines, each reported
+//	   with its line number, and the run does not happen: skipping a line
+//	   would record its blocks as removed and drop their history)
 //	4  store error (cannot open, lock or write the -db file, or it is
 //	   damaged), or the -html pages could not be written (the run is
 //	   recorded)
@@ -326,7 +329,14 @@ func runOnce(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 	started := time.Now().UTC()
 	blocks, err := loadInventory(o.inventory, stdin, o.allowSpecial)
 	if err != nil {
-		fmt.Fprintf(stderr, "rescore: %v\n", err)
+		// One line per bad inventory line.
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "rescore: %v\n", e)
+		}
 		return exitUsage
 	}
 	srcs, cleanup, err := o.src.Sources(ctx, stderr)

@@ -278,14 +278,6 @@ func listedIn(b storedBlock) []string {
 	return out
 }
 
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
 func TestInputErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -302,6 +294,7 @@ func TestInputErrors(t *testing.T) {
 		{name: "special_without_flag", inventory: "192.0.2.0/24\n", args: []string{"-once"}, want: []string{"inventory.txt:1:", "special-purpose", "-allow-special"}, code: exitUsage},
 		{name: "once_and_interval", inventory: "192.0.2.0/24\n", args: []string{"-once", "-interval", "1m"}, want: []string{"exclude each other"}, code: exitUsage},
 		{name: "extra_arguments", inventory: "192.0.2.0/24\n", args: []string{"192.0.2.0/24"}, want: []string{"-inventory file"}, code: exitUsage},
+		{name: "over_long_line", inventory: "192.0.2.0/24\n" + strings.Repeat("x", 70000) + "\n", want: []string{"inventory.txt:2: line longer than 4096 bytes"}, code: exitUsage},
 		{name: "bad_zonefile", inventory: "192.0.2.0/24\n", args: []string{"-zonefile", "nonsense"}, want: []string{"TYPE:ZONE:PATH"}, code: exitUsage},
 	}
 	for _, tt := range tests {
@@ -322,10 +315,30 @@ func TestInputErrors(t *testing.T) {
 					t.Errorf("stderr %q lacks %q", stderr, w)
 				}
 			}
-			if strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			if strings.Count(strings.TrimSpace(stderr), "\n") > 0 || len(stderr) > 1000 {
 				t.Errorf("stderr has more than one line:\n%s", stderr)
 			}
 		})
+	}
+}
+
+// Every bad line is reported with its number, not only the first; the run
+// does not happen (a skipped line would drop its blocks' history).
+func TestEveryBadInventoryLineIsReported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write(t, zoneV1, "192.0.2.0/24\nnonsense\n198.51.100.0/24\n"+strings.Repeat("y", 5000)+"\n192.0.2.0/24 again\n")
+	code, out, stderr := runRescore(t, f.args()...)
+	if code != exitUsage || out != "" {
+		t.Errorf("exit %d, stdout %q; want %d and nothing", code, out, exitUsage)
+	}
+	for _, w := range []string{"inventory.txt:2: prefix.Parse", "inventory.txt:4: line longer", "inventory.txt:5: block 192.0.2.0/24 is already listed on line 1"} {
+		if !strings.Contains(stderr, "rescore: "+f.inventory+w[len("inventory.txt"):]) {
+			t.Errorf("stderr lacks a line for %q:\n%s", w, stderr)
+		}
+	}
+	if _, err := os.Stat(f.db); err == nil {
+		t.Errorf("the store was created although the run did not happen")
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -407,8 +408,8 @@ func prune(tx *bolt.Tx, upTo uint64) error {
 		b := tx.Bucket(name)
 		var dead [][]byte
 		c := b.Cursor()
-		for k, _ := c.First(); k != nil && len(k) >= 8 && binary.BigEndian.Uint64(k) <= upTo; k, _ = c.Next() {
-			dead = append(dead, k)
+		for k, _ := c.First(); len(k) >= 8 && binary.BigEndian.Uint64(k) <= upTo; k, _ = c.Next() {
+			dead = append(dead, bytes.Clone(k)) // a key's memory is bbolt's
 		}
 		for _, k := range dead {
 			if err := b.Delete(k); err != nil {

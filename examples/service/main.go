@@ -5,9 +5,10 @@
 //
 //	service [source flags] [-listen 127.0.0.1:8080] [flags]
 //
-// The source flags -resolver, -zones, -feed and -zonefile select the sources
-// as for the vet command (see examples/internal/setup); they are loaded once
-// at start and the zones are probed then (the outcome is logged).
+// The source flags -resolver, -zones, -feed, -zonefile, -vrps, -rir-stats,
+// -origins, -asn-drop and -expect-origin select the sources as for the vet
+// command (see examples/internal/setup); they are loaded once at start and
+// the zones are probed then (the outcome is logged).
 //
 // # Endpoints
 //

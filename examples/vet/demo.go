@@ -31,10 +31,16 @@ func demoBlocks() []demoBlock {
 		{netip.MustParsePrefix("192.0.2.0/25"), reputation.VerdictClean, "nothing listed anywhere"},
 		{netip.MustParsePrefix("192.0.2.128/25"), reputation.VerdictIncomplete, "one list fails (SERVFAIL) for it"},
 		{netip.MustParsePrefix("198.51.100.0/24"), reputation.VerdictReview, "spam sources, an allocation, a bot"},
-		{netip.MustParsePrefix("203.0.113.0/24"), reputation.VerdictReject, "a hijacked netblock on DROP"},
+		{netip.MustParsePrefix("203.0.113.0/24"), reputation.VerdictReject, "on DROP, announced by an AS on ASN-DROP"},
 		{netip.MustParsePrefix("2001:db8:beef::/56"), reputation.VerdictReview, "66 of its 256 /64s listed"},
+		{netip.MustParsePrefix("2001:db8:a50::/48"), reputation.VerdictReject, "an AS0 ROA: its holder says never route it"},
+		{netip.MustParsePrefix("2001:db8:f00::/48"), reputation.VerdictReject, "RIR lists it available: nobody can lease it"},
 	}
 }
+
+// demoExpectOrigin is the AS the demo's lessee would announce its blocks
+// from (-expect-origin).
+const demoExpectOrigin = 64500
 
 // demoZoneInfo describes the demo zones as the catalog describes real ones:
 // what each return code means and which answers are errors.
@@ -80,8 +86,10 @@ func runDemo(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	o.allowSpecial = true // the demo lives in documentation space
 	if !o.jsonOut {
 		fmt.Fprintln(stdout, "prefixvet demo: sample DNSBL zones served on 127.0.0.1, sample DROP and ipsum")
-		fmt.Fprintln(stdout, "feeds, one local zone mirror. Two zones misbehave on purpose: one refuses the")
-		fmt.Fprintln(stdout, "resolver, one lists the world; neither may count.")
+		fmt.Fprintln(stdout, "feeds, one local zone mirror, and the registry and routing files a broker checks")
+		fmt.Fprintln(stdout, "before a lease (RPKI VRPs, RIR delegated statistics, pfx2as origins, ASN-DROP),")
+		fmt.Fprintln(stdout, "for a lessee announcing from AS64500. Two zones misbehave on purpose: one")
+		fmt.Fprintln(stdout, "refuses the resolver, one lists the world; neither may count.")
 		fmt.Fprintln(stdout)
 	}
 	reports, err := vet(ctx, o, srcs, ps, stdout, stderr)
@@ -195,7 +203,52 @@ func demoSources() ([]reputation.Source, func(), error) {
 		srcs = append(srcs, &sources.DNSBL{Zone: z, Client: client})
 	}
 	srcs = append(srcs, alloc, drop, ipsum)
-	return srcs, stop, nil
+	lease, err := demoLeaseSources()
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return append(srcs, lease...), stop, nil
+}
+
+// demoLeaseSources loads the demo's registry, RPKI and routing files: an
+// AS0 ROA over 2001:db8:a50::/48, 2001:db8:f00::/48 listed as available by
+// the RIR, and 203.0.113.0/24 announced by an AS on ASN-DROP.
+func demoLeaseSources() ([]reputation.Source, error) {
+	read := func(file string) (*bytes.Reader, error) {
+		b, err := demoFS.ReadFile("demo/" + file)
+		return bytes.NewReader(b), err
+	}
+	r, err := read("vrps.json")
+	if err != nil {
+		return nil, err
+	}
+	vrps, err := sources.ReadVRPs(r, sources.VRPConfig{Name: "demo RPKI", ExpectOrigin: demoExpectOrigin, Strict: true})
+	if err != nil {
+		return nil, fmt.Errorf("vrps.json: %w", err)
+	}
+	if r, err = read("delegated-ripencc-extended.txt"); err != nil {
+		return nil, err
+	}
+	rir, err := sources.ReadRIRStats(r, sources.RIRStatsConfig{Name: "demo RIR stats", Strict: true})
+	if err != nil {
+		return nil, fmt.Errorf("delegated-ripencc-extended.txt: %w", err)
+	}
+	if r, err = read("pfx2as.txt"); err != nil {
+		return nil, err
+	}
+	origins, err := sources.ReadOrigins(r, sources.OriginsConfig{Name: "demo origins", ExpectOrigin: demoExpectOrigin, Strict: true})
+	if err != nil {
+		return nil, fmt.Errorf("pfx2as.txt: %w", err)
+	}
+	if r, err = read("asndrop.json"); err != nil {
+		return nil, err
+	}
+	drop, err := sources.ReadASNDrop(r, sources.ASNDropConfig{Name: "demo ASN-DROP", Routes: origins, Strict: true})
+	if err != nil {
+		return nil, fmt.Errorf("asndrop.json: %w", err)
+	}
+	return []reputation.Source{vrps, rir, origins, drop}, nil
 }
 
 func demoFeed(file string, cfg sources.FeedConfig) (*sources.List, error) {

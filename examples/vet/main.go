@@ -13,21 +13,25 @@
 //
 // vet asks the DNSBL zones (by default the catalog's default set, through
 // the system's resolver or -resolver), any feeds (-feed) and local zone
-// mirrors (-zonefile), and prints per block its verdict, score, coverage, the
-// reasons with their points, the sources not used and why, and for blocks of
-// up to 256 addresses checked in full a 16×16 map of the block. With
-// -html FILE it also writes every block of the run into one self-contained
-// HTML page (package reputation/htmlreport): a summary table linking to each
-// block's verdict, reasons, heat map, sources and listings, with the same
-// JSON as -json embedded.
+// mirrors (-zonefile), and the registry and routing files a lease check
+// needs (-vrps, -rir-stats, -origins, -asn-drop, with -expect-origin naming
+// the AS the block will be announced from), and prints per block its verdict,
+// score, coverage, the reasons with their points, the sources not used and
+// why, and for blocks of up to 256 addresses checked in full a 16×16 map of
+// the block. With -html FILE it also writes every block of the run into one
+// self-contained HTML page (package reputation/htmlreport): a summary table
+// linking to each block's verdict, reasons, heat map, sources and listings,
+// with the same JSON as -json embedded.
 //
 // Exit status:
 //
 //	0  every block is clean
 //	1  some block is review or reject
 //	3  no block is review or reject, but some block is incomplete
-//	2  usage or input error (nothing was vetted), or the -html file could
-//	   not be written
+//	2  usage or input error: nothing was vetted, or some lines of standard
+//	   input were bad (each is reported with its line number; the other
+//	   blocks were vetted and printed), or the -html file could not be
+//	   written
 //
 // With -demo, vet serves sample zones from an in-process DNS server on
 // 127.0.0.1, vets one block per verdict, and exits 0 when every demo block
@@ -35,7 +39,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -53,6 +56,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prefixvet/prefixvet/examples/internal/lines"
 	"github.com/prefixvet/prefixvet/examples/internal/setup"
 	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
@@ -119,8 +123,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 vet scores the reputation of IP blocks before they are leased.
 
 Exit status: 0 every block clean; 1 some block review or reject;
-3 some block incomplete (and none review or reject); 2 usage or input error,
-or the -html file could not be written.
+3 some block incomplete (and none review or reject); 2 usage or input error
+(bad lines of standard input are reported with their numbers, the other
+blocks are vetted and printed, and the status is 2), or the -html file could
+not be written.
 With -demo: 0 when every demo block got its expected verdict, 1 otherwise.
 
 Flags:
@@ -162,9 +168,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.demo {
 		return runDemo(ctx, o, stdout, stderr)
 	}
-	blocks, err := readBlocks(o.blocks, stdin, o.allowSpecial)
+	blocks, bad, err := readBlocks(o.blocks, stdin, o.allowSpecial)
 	if err != nil {
 		fmt.Fprintf(stderr, "vet: %v\n", err)
+		return exitUsage
+	}
+	reportBadLines(stderr, bad)
+	if len(blocks) == 0 {
+		fmt.Fprintln(stderr, "vet: no good block on standard input")
 		return exitUsage
 	}
 	// One run asks each question once (the Scorer looks up each (address,
@@ -192,51 +203,88 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintln(stderr, "vet: hint: no DNSBL zone passed its health probe; use -resolver to point at your own caching resolver (never a public one), or -zones none with -feed/-zonefile")
 		}
 	}
+	if len(bad) > 0 {
+		// The batch was vetted without its bad lines: it must not pass as
+		// clean (or as merely listed) when some of it was never looked at.
+		fmt.Fprintf(stderr, "vet: %d bad input lines were skipped (see above); exit status %d\n", len(bad), exitUsage)
+		return exitUsage
+	}
 	return exitStatus(reports)
 }
 
 // readBlocks parses the blocks named on the command line ("-" reads standard
-// input) and expands ranges into the CIDR blocks they span.
-func readBlocks(args []string, stdin io.Reader, allowSpecial bool) ([]netip.Prefix, error) {
-	var texts []string
-	for _, a := range args {
-		if a != "-" {
-			texts = append(texts, a)
-			continue
-		}
-		sc := bufio.NewScanner(stdin)
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if i := strings.IndexAny(line, "#;"); i >= 0 {
-				line = strings.TrimSpace(line[:i])
-			}
-			if line != "" {
-				texts = append(texts, line)
-			}
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("reading blocks from standard input: %w", err)
-		}
-	}
-	if len(texts) == 0 {
-		return nil, errors.New("no block given on standard input")
-	}
-	var out []netip.Prefix
-	for _, t := range texts {
-		r, err := prefix.Parse(t)
+// input) and expands ranges into the CIDR blocks they span. A bad argument
+// is an error: nothing is vetted. A bad or over-long line of standard input
+// is not: it is returned in bad, named by its line number, and the other
+// lines are read on.
+func readBlocks(args []string, stdin io.Reader, allowSpecial bool) (blocks []netip.Prefix, bad []error, err error) {
+	add := func(text string) error {
+		r, err := prefix.Parse(text)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		var ps []netip.Prefix
 		for p := range r.Prefixes() {
 			if !allowSpecial {
 				if err := prefix.CheckVettable(p); err != nil {
-					return nil, fmt.Errorf("%w (use -allow-special to vet it anyway)", err)
+					return fmt.Errorf("%w (use -allow-special to vet it anyway)", err)
 				}
 			}
-			out = append(out, p)
+			ps = append(ps, p)
+		}
+		blocks = append(blocks, ps...)
+		return nil
+	}
+	stdinRead := false
+	for _, a := range args {
+		if a != "-" {
+			if err := add(a); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		if stdinRead {
+			continue
+		}
+		stdinRead = true
+		err := lines.Scan(stdin, func(n int, line string, err error) error {
+			if err != nil {
+				bad = append(bad, fmt.Errorf("standard input:%d: %w, skipped", n, err))
+				return nil
+			}
+			if i := strings.IndexAny(line, "#;"); i >= 0 {
+				line = line[:i]
+			}
+			if line = strings.TrimSpace(line); line == "" {
+				return nil
+			}
+			if err := add(line); err != nil {
+				bad = append(bad, fmt.Errorf("standard input:%d: %w", n, err))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading blocks from standard input: %w", err)
 		}
 	}
-	return out, nil
+	if len(blocks) == 0 && len(bad) == 0 {
+		return nil, nil, errors.New("no block given on standard input")
+	}
+	return blocks, bad, nil
+}
+
+// maxBadLines is the number of bad input lines reported one by one.
+const maxBadLines = 100
+
+// reportBadLines prints the bad input lines, at most maxBadLines of them.
+func reportBadLines(w io.Writer, bad []error) {
+	for i, err := range bad {
+		if i == maxBadLines {
+			fmt.Fprintf(w, "vet: ... and %d more bad lines\n", len(bad)-i)
+			break
+		}
+		fmt.Fprintf(w, "vet: %v\n", err)
+	}
 }
 
 // vet scores blocks and prints the reports.

@@ -73,6 +73,28 @@ func TestDemo_everyVerdict(t *testing.T) {
 	if !strings.Contains(errOut, "2001:db8:beef::/56") || strings.Contains(errOut, "UNEXPECTED") {
 		t.Errorf("demo summary on stderr:\n%s", errOut)
 	}
+	// One report mixes DNSBL zones, a feed, a mirror, VRPs, delegated
+	// statistics, origins and ASN-DROP; the lease blocks fail for the
+	// registry and RPKI reasons alone.
+	want := map[netip.Prefix][]string{
+		netip.MustParsePrefix("203.0.113.0/24"):    {"spam", "hijacked", "allocation", "rpki-roa", "rir-delegated", "announced", "foreign-origin", "asn-drop"},
+		netip.MustParsePrefix("2001:db8:a50::/48"): {"rpki-as0"},
+		netip.MustParsePrefix("2001:db8:f00::/48"): {"rir-unallocated"},
+	}
+	for _, r := range rs {
+		cats := map[string]reputation.Verdict{}
+		for _, rs := range r.Reasons {
+			cats[rs.Category] = rs.Forces
+		}
+		for _, c := range want[r.Prefix] {
+			if _, ok := cats[c]; !ok {
+				t.Errorf("%s: no %s reason; reasons %v", r.Prefix, c, cats)
+			}
+		}
+		if r.Prefix.Addr().Is6() && r.Verdict == reputation.VerdictReject && cats[want[r.Prefix][0]] != reputation.VerdictReject {
+			t.Errorf("%s: %s does not force the reject: %v", r.Prefix, want[r.Prefix][0], cats)
+		}
+	}
 }
 
 func TestDemo_textAndMap(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package setup turns the command-line flags shared by the example programs
-// (-resolver, -zones, -feed, -zonefile) into prefixvet sources, so that vet,
-// rescore and service accept the same words and report bad input the same
-// way.
+// (-resolver, -zones, -feed, -zonefile, and the lease-check files -vrps,
+// -rir-stats, -origins, -asn-drop with -expect-origin) into prefixvet
+// sources, so that vet, rescore and service accept the same words and report
+// bad input the same way.
 package setup
 
 import (
@@ -31,6 +32,7 @@ type Flags struct {
 	Zones     string   // -zones: catalog names, a JSON file, "none", or empty for the default set
 	Feeds     []string // -feed [FORMAT:]PATH|URL, repeatable
 	Zonefiles []string // -zonefile TYPE:ZONE:PATH, repeatable
+	Lease     LeaseFlags
 
 	// CacheSize is not a flag but the program's choice: the number of
 	// answers the DNS client keeps, as [dnsclient.Client.CacheSize] (0
@@ -55,6 +57,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Zones, "zones", "", "DNSBL zones: comma-separated catalog zones or aliases, a JSON `file` of zone definitions, or \"none\" (default: the catalog's default set)")
 	fs.Var((*listFlag)(&f.Feeds), "feed", "blocklist feed `[FORMAT:]PATH|URL`, FORMAT one of plain, drop, ipsum, detected when omitted (repeatable)")
 	fs.Var((*listFlag)(&f.Zonefiles), "zonefile", "local zone mirror `TYPE:ZONE:PATH` in rbldnsd format, TYPE one of ip4set, ip4tset, ip4trie, ip6trie, ip6tset (repeatable)")
+	f.Lease.register(fs)
 }
 
 // InputError marks an error in what the user asked for (a bad flag value, a
@@ -94,8 +97,13 @@ func (f *Flags) Sources(ctx context.Context, warn io.Writer) (srcs []reputation.
 		}
 		srcs = append(srcs, m)
 	}
+	lease, err := f.leaseSources(ctx, warn)
+	if err != nil {
+		return nil, close, &InputError{err}
+	}
+	srcs = append(srcs, lease...)
 	if len(srcs) == 0 {
-		return nil, close, inputf("no sources: -zones none needs at least one -feed or -zonefile")
+		return nil, close, inputf("no sources: -zones none needs at least one -feed, -zonefile, -vrps, -rir-stats or -origins")
 	}
 	return srcs, close, nil
 }
@@ -145,9 +153,12 @@ func SelectZones(spec string) ([]sources.ZoneInfo, error) {
 // minimum interval allows); a failed refresh keeps the last good copy and is
 // reported on warn. Long-running programs call it now and then.
 func (f *Flags) Refresh(ctx context.Context, warn io.Writer) {
-	for u, fe := range f.fetchers {
+	for key, fe := range f.fetchers {
+		if !strings.HasPrefix(key, "-") {
+			key = "-feed " + key // feeds are keyed by URL alone
+		}
 		if err := fe.Refresh(ctx); err != nil {
-			fmt.Fprintf(warn, "warning: -feed %s: refresh failed, keeping the copy fetched before: %v\n", u, err)
+			fmt.Fprintf(warn, "warning: %s: refresh failed, keeping the copy fetched before: %v\n", key, err)
 		}
 	}
 }
