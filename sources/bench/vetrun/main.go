@@ -106,6 +106,33 @@ func expected(z, i int) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// reasonOf returns the TXT text zone z gives address i (which it lists),
+// or "" without txt.
+func reasonOf(z, i int, txt bool) string {
+	switch {
+	case !txt:
+		return ""
+	case inRange(z, i):
+		return fmt.Sprintf("range listed in zone %d", z)
+	}
+	return fmt.Sprintf("listed in zone %d", z)
+}
+
+// zonesAskTXT reports whether the zone definitions in file ask for TXT.
+func zonesAskTXT(file string) (bool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return false, err
+	}
+	var zs []struct {
+		TXT bool `json:"txt"`
+	}
+	if err := json.Unmarshal(b, &zs); err != nil {
+		return false, fmt.Errorf("%s: %w", file, err)
+	}
+	return len(zs) > 0 && zs[0].TXT, nil
+}
+
 func writeData(dir string, txt bool) error {
 	var q strings.Builder
 	type zoneDef struct {
@@ -155,6 +182,7 @@ type report struct {
 		Prefix  netip.Prefix `json:"prefix"`
 		Source  string       `json:"source"`
 		Codes   []netip.Addr `json:"codes"`
+		Reason  string       `json:"reason"`
 	} `json:"listings"`
 	Omitted map[string]int `json:"omitted"`
 	Unknown []struct {
@@ -166,8 +194,9 @@ type report struct {
 
 // check compares vet's output, one JSON report per line, with the zone data
 // and returns the counts of wrong and missing listings, and the first of
-// each as an example.
-func check(out []byte) (wrong, missing int, example string, err error) {
+// each as an example. With txt, every listing must carry the zone's TXT
+// text for its first address; without, none may carry a reason.
+func check(out []byte, txt bool) (wrong, missing int, example string, err error) {
 	var seen [nZones][nAddrs]bool
 	note := func(s string) {
 		if example == "" {
@@ -202,6 +231,11 @@ func check(out []byte) (wrong, missing int, example string, err error) {
 			if !ok || !p.IsValid() || len(l.Codes) != 1 {
 				wrong++
 				note(fmt.Sprintf("unexpected listing %+v", l))
+				continue
+			}
+			if want := reasonOf(z, index(p.Masked().Addr()), txt); l.Reason != want {
+				wrong++
+				note(fmt.Sprintf("listing %s %s: reason %q, want %q", l.Source, p, l.Reason, want))
 				continue
 			}
 			for a := p.Masked().Addr(); p.Contains(a); a = a.Next() {
@@ -329,6 +363,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vetrun: -server, -vet and -runs >= 1 required")
 		os.Exit(2)
 	}
+	txtOn, err := zonesAskTXT(filepath.Join(*data, "zones.json"))
+	if err != nil {
+		fail(err)
+	}
 	fmt.Printf("%-11s %11s %12s %12s %6s %6s %8s %7s %8s",
 		"concurrency", "dnsperf_qps", "vet_qps_med", "vet_qps_best", "ratio", "best", "wall_med", "wrong", "missing")
 	if *base != "" {
@@ -358,7 +396,7 @@ func main() {
 				if err != nil {
 					fail(err)
 				}
-				w, m, example, err := check(out)
+				w, m, example, err := check(out, txtOn)
 				if err != nil {
 					fail(err)
 				}
