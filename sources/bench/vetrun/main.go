@@ -28,15 +28,17 @@
 // prints the median and best run as lookups per second, the ratio of the
 // median to dnsperf's queries per second, and the count of wrong and missing
 // listings in vet's JSON, checked against the zone data: a listing the data
-// does not have, or with another code, is wrong; a listed (address, zone)
+// does not have, or with another code, or (when the zones ask for TXT)
+// without the zone's text, is wrong; a listed (address, zone)
 // pair that no listing covers, or any lookup vet reports as unknown, is
-// missing. It exits 1 if any listing was wrong or missing or any run failed.
+// missing; omitted listings (Scorer.MaxListings) count as missing. It
+// exits 1 if any listing was wrong or missing or any run failed. Each vet
+// run is bounded by -maxtime, each dnsperf run by its -l.
 //
 // With -base BIN, each row also runs a second vet binary (another
 // revision, say) -runs times, alternating with -vet so that both meet the
 // same machine, checks its output the same way, and prints its median and
 // ratio next to the first.
-// Each vet run is bounded by -maxtime, each dnsperf run by its -l.
 package main
 
 import (
