@@ -38,8 +38,13 @@
 // [RangeOf] and [RangeFrom] build a Range from netip values. [Range.Len]
 // counts addresses without overflow, reporting when the count does not fit
 // in a uint64 (an IPv6 /0 has 2^128 addresses). [Range.All] iterates
-// addresses, [Range.Prefixes] spans the range into CIDR blocks, and [Split]
-// cuts a prefix into sub-prefixes of one length, such as the /24s of a /20.
+// addresses, [Range.Prefixes] spans the range into CIDR blocks
+// ([Range.AppendPrefixes] into a caller's buffer), [Range.WidestPrefix]
+// finds the block of that cover which holds an address, and [Split] cuts a
+// prefix into sub-prefixes of one length, such as the /24s of a /20. The last
+// address of a prefix p is RangeOf(p).To(). [Unmap] turns an IPv4-mapped IPv6
+// prefix into the IPv4 prefix it stands for. RangeOf, AppendPrefixes (while
+// the buffer has room), WidestPrefix and Unmap do not allocate.
 //
 // # Special-purpose space
 //

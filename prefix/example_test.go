@@ -120,6 +120,33 @@ func ExampleRange_Prefixes() {
 	// 203.0.113.20/32
 }
 
+func ExampleRange_AppendPrefixes() {
+	var buf [8]netip.Prefix // no allocation while the cover fits
+	ps := prefix.MustParse("203.0.113.10-203.0.113.20").AppendPrefixes(buf[:0])
+	fmt.Println(ps)
+	// Output:
+	// [203.0.113.10/31 203.0.113.12/30 203.0.113.16/30 203.0.113.20/32]
+}
+
+func ExampleRange_WidestPrefix() {
+	r := prefix.MustParse("198.51.100.0-198.51.100.191")
+	fmt.Println(r.WidestPrefix(netip.MustParseAddr("198.51.100.7")))
+	fmt.Println(r.WidestPrefix(netip.MustParseAddr("198.51.100.130")))
+	fmt.Println(r.WidestPrefix(netip.MustParseAddr("198.51.100.200")))
+	// Output:
+	// 198.51.100.0/25 true
+	// 198.51.100.128/26 true
+	// invalid Prefix false
+}
+
+func ExampleUnmap() {
+	fmt.Println(prefix.Unmap(netip.MustParsePrefix("::ffff:192.0.2.0/120")))
+	fmt.Println(prefix.Unmap(netip.MustParsePrefix("2001:db8::/32")))
+	// Output:
+	// 192.0.2.0/24
+	// 2001:db8::/32
+}
+
 func ExampleRange_Prefix() {
 	p, ok := prefix.MustParse("198.51.100.128-198.51.100.255").Prefix()
 	fmt.Println(p, ok)

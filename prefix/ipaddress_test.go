@@ -135,6 +135,17 @@ func TestPrefixesAgainstIPAddress(t *testing.T) {
 		if diff := cmp.Diff(want, got, equateNetip); diff != "" {
 			t.Fatalf("%v.Prefixes() mismatch with ipaddress-go (-want +got):\n%s", r, diff)
 		}
+		if diff := cmp.Diff(want, r.AppendPrefixes(nil), equateNetip); diff != "" {
+			t.Fatalf("%v.AppendPrefixes(nil) mismatch with ipaddress-go (-want +got):\n%s", r, diff)
+		}
+		// The widest prefix at an address of r is the block of the cover
+		// that holds it: the cover's ends, and a random address.
+		for _, a := range []netip.Addr{r.From(), r.To(), randIn(rng, r)} {
+			i := slices.IndexFunc(want, func(p netip.Prefix) bool { return p.Contains(a) })
+			if got, ok := r.WidestPrefix(a); !ok || got != want[i] {
+				t.Fatalf("%v.WidestPrefix(%v) = %v, %v; ipaddress-go's cover holds it in %v", r, a, got, ok, want[i])
+			}
+		}
 		// Prefix agrees with a one-block cover.
 		p, ok := r.Prefix()
 		if ok != (len(want) == 1) || (ok && p != want[0]) {
@@ -177,6 +188,74 @@ func TestSplitAgainstIPAddress(t *testing.T) {
 		if diff := cmp.Diff(want, slices.Collect(seq), equateNetip); diff != "" {
 			t.Fatalf("Split(%v, %d) mismatch with ipaddress-go (-want +got):\n%s", p, bits, diff)
 		}
+	}
+}
+
+// randIn returns a random address of r.
+func randIn(rng *rand.Rand, r prefix.Range) netip.Addr {
+	a, b := r.From().AsSlice(), r.To().AsSlice()
+	// Walk from the top byte down: keep a's bytes while a and b agree, then
+	// pick a random byte between them and random bytes after it as long as
+	// the result stays within a..b.
+	out := make([]byte, len(a))
+	loTight, hiTight := true, true
+	for i := range out {
+		lo, hi := 0, 255
+		if loTight {
+			lo = int(a[i])
+		}
+		if hiTight {
+			hi = int(b[i])
+		}
+		out[i] = byte(lo + rng.IntN(hi-lo+1))
+		loTight = loTight && out[i] == a[i]
+		hiTight = hiTight && out[i] == b[i]
+	}
+	addr, _ := netip.AddrFromSlice(out)
+	return addr
+}
+
+// TestUnmapAgainstIPAddress checks prefix.Unmap against ipaddress-go's own
+// test for IPv4-mapped blocks and its embedded IPv4 address, on random
+// IPv6 prefixes, half of them in or around ::ffff:0:0/96.
+func TestUnmapAgainstIPAddress(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(42, 42))
+	unmapped := 0
+	for range rounds() {
+		a, bits := randAddr(rng, true), rng.IntN(129)
+		if rng.IntN(2) == 0 {
+			// Mapped, with lengths around the /96 boundary.
+			b := a.As16()
+			a = netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: b[12], 13: b[13], 14: b[14], 15: b[15]})
+			bits = 90 + rng.IntN(39)
+		}
+		p := netip.PrefixFrom(a, bits).Masked()
+		got := prefix.Unmap(p)
+		block, err := ipaddr.NewIPAddressFromNetNetIPPrefix(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v6 := block.ToPrefixBlock().ToIPv6()
+		if !v6.IsIPv4Mapped() {
+			if got != p {
+				t.Fatalf("Unmap(%v) = %v; ipaddress-go says it is not IPv4-mapped", p, got)
+			}
+			continue
+		}
+		unmapped++
+		v4, err := v6.GetEmbeddedIPv4Address()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := prefix.RangeFrom(v4.GetNetNetIPAddr(), v4.GetUpperNetNetIPAddr())
+		if !got.Addr().Is4() || prefix.RangeOf(got) != want {
+			t.Fatalf("Unmap(%v) = %v; ipaddress-go maps it to %v", p, got, want)
+		}
+	}
+	// Was exercised: both branches ran often.
+	if n := rounds(); unmapped < n/4 || unmapped > n*3/4 {
+		t.Fatalf("%d of %d random prefixes were IPv4-mapped; want between a quarter and three quarters", unmapped, n)
 	}
 }
 

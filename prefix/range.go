@@ -30,6 +30,19 @@ func RangeOf(p netip.Prefix) Range {
 	return Range{from: p.Addr(), to: hi.addr(bitLen)}
 }
 
+// Unmap returns p with an IPv4-mapped IPv6 prefix turned into the IPv4
+// prefix it stands for: ::ffff:192.0.2.0/120 becomes 192.0.2.0/24, as
+// [netip.Addr.Unmap] does for an address. Only a prefix that lies wholly in
+// ::ffff:0:0/96 (length 96 or more) is unmapped; any other prefix, an
+// invalid one included, is returned unchanged. Host bits are kept: call
+// [netip.Prefix.Masked] on the result to drop them.
+func Unmap(p netip.Prefix) netip.Prefix {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p
+}
+
 // RangeFrom returns the Range from from to to, inclusive. Zones are removed
 // from both addresses. It returns the zero, invalid Range if either address
 // is invalid, if they are of different families (an IPv4-mapped IPv6 address
@@ -104,32 +117,87 @@ func (r Range) All() iter.Seq[netip.Addr] {
 // CIDR block, it yields that one prefix. An invalid Range yields nothing.
 func (r Range) Prefixes() iter.Seq[netip.Prefix] {
 	return func(yield func(netip.Prefix) bool) {
-		if !r.IsValid() {
-			return
-		}
-		bitLen := r.from.BitLen()
-		lo, hi := u128Of(r.from), u128Of(r.to)
-		for {
-			// The largest block starting at lo is limited by lo's alignment
-			// and by the number of addresses left, hi-lo+1.
-			host := bitLen
-			if !lo.isZero() {
-				host = min(host, lo.trailingZeros())
-			}
-			left := hi.sub(lo) // count-1, never overflows
-			if n := bitLen128(left.addOne()) - 1; !left.addOne().isZero() && n < host {
-				host = n
-			}
-			if !yield(netip.PrefixFrom(lo.addr(bitLen), bitLen-host)) {
+		for s := r.spanner(); ; {
+			p, ok := s.next()
+			if !ok || !yield(p) {
 				return
 			}
-			last := lo.or(lowMask(host))
-			if last == hi {
-				return
-			}
-			lo = last.addOne()
 		}
 	}
+}
+
+// AppendPrefixes appends the prefixes [Range.Prefixes] yields to dst and
+// returns the extended slice. It allocates only when dst must grow, so a
+// caller with a stack buffer spans ranges without allocating. An invalid
+// Range appends nothing.
+func (r Range) AppendPrefixes(dst []netip.Prefix) []netip.Prefix {
+	for s := r.spanner(); ; {
+		p, ok := s.next()
+		if !ok {
+			return dst
+		}
+		dst = append(dst, p)
+	}
+}
+
+// spanner walks the minimal CIDR cover of a range, block by block.
+type spanner struct {
+	lo, hi u128
+	bitLen int // 0 once the cover is exhausted
+}
+
+func (r Range) spanner() spanner {
+	if !r.IsValid() {
+		return spanner{}
+	}
+	return spanner{lo: u128Of(r.from), hi: u128Of(r.to), bitLen: r.from.BitLen()}
+}
+
+// next returns the next block of the cover, or false when there is none.
+func (s *spanner) next() (netip.Prefix, bool) {
+	if s.bitLen == 0 {
+		return netip.Prefix{}, false
+	}
+	// The largest block starting at lo is limited by lo's alignment and by
+	// the number of addresses left, hi-lo+1.
+	host := s.bitLen
+	if !s.lo.isZero() {
+		host = min(host, s.lo.trailingZeros())
+	}
+	left := s.hi.sub(s.lo) // count-1, never overflows
+	if n := bitLen128(left.addOne()) - 1; !left.addOne().isZero() && n < host {
+		host = n
+	}
+	p := netip.PrefixFrom(s.lo.addr(s.bitLen), s.bitLen-host)
+	if last := s.lo.or(lowMask(host)); last == s.hi {
+		s.bitLen = 0
+	} else {
+		s.lo = last.addOne()
+	}
+	return p, true
+}
+
+// WidestPrefix returns the widest CIDR prefix that contains a and lies
+// within r, and true; or the zero [netip.Prefix] and false if r does not
+// contain a (see [Range.Contains]). It is the block of [Range.Prefixes] that
+// holds a, found without walking the cover. Since CIDR blocks nest, it is
+// also the widest prefix within r that contains any given prefix q within r:
+// pass q.Addr().
+func (r Range) WidestPrefix(a netip.Addr) (netip.Prefix, bool) {
+	if !r.Contains(a) {
+		return netip.Prefix{}, false
+	}
+	bitLen := a.BitLen()
+	u, lo, hi := u128Of(a), u128Of(r.from), u128Of(r.to)
+	host := 0
+	for host < bitLen {
+		m := lowMask(host + 1)
+		if u.andNot(m).less(lo) || hi.less(u.or(m)) {
+			break
+		}
+		host++
+	}
+	return netip.PrefixFrom(u.andNot(lowMask(host)).addr(bitLen), bitLen-host), true
 }
 
 // Prefix returns the single CIDR prefix whose addresses are exactly those of

@@ -272,3 +272,60 @@ func TestRangePrefix(t *testing.T) {
 		})
 	}
 }
+
+func TestRangeWidestPrefix(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		r    prefix.Range
+		a    netip.Addr
+		want netip.Prefix // invalid: not contained
+	}{
+		{"v4_whole_block", prefix.MustParse("203.0.113.0/24"), mpa("203.0.113.77"), mpp("203.0.113.0/24")},
+		{"v4_ragged_start", prefix.MustParse("203.0.113.3-203.0.113.255"), mpa("203.0.113.3"), mpp("203.0.113.3/32")},
+		{"v4_ragged_middle", prefix.MustParse("203.0.113.3-203.0.113.255"), mpa("203.0.113.100"), mpp("203.0.113.64/26")},
+		{"v4_all", prefix.RangeOf(mpp("0.0.0.0/0")), mpa("192.0.2.1"), mpp("0.0.0.0/0")},
+		{"v6_all", prefix.RangeOf(mpp("::/0")), mpa("2001:db8::1"), mpp("::/0")},
+		{"v6_top", prefix.MustParse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), mpa("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), mpp("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127")},
+		{"outside", prefix.MustParse("203.0.113.0/24"), mpa("203.0.114.0"), netip.Prefix{}},
+		{"other_family", prefix.MustParse("::ffff:203.0.113.0/120"), mpa("203.0.113.1"), netip.Prefix{}},
+		{"zoned", prefix.MustParse("fe80::/64"), mpa("fe80::1%eth0"), netip.Prefix{}},
+		{"invalid_range", prefix.Range{}, mpa("192.0.2.1"), netip.Prefix{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := tt.r.WidestPrefix(tt.a)
+			if got != tt.want || ok != tt.want.IsValid() {
+				t.Errorf("%v.WidestPrefix(%v) = %v, %v; want %v, %v", tt.r, tt.a, got, ok, tt.want, tt.want.IsValid())
+			}
+		})
+	}
+}
+
+func TestUnmap(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		p    netip.Prefix
+		want netip.Prefix
+	}{
+		{"mapped_120", mpp("::ffff:192.0.2.0/120"), mpp("192.0.2.0/24")},
+		{"mapped_96", mpp("::ffff:0.0.0.0/96"), mpp("0.0.0.0/0")},
+		{"mapped_128", mpp("::ffff:192.0.2.7/128"), mpp("192.0.2.7/32")},
+		{"mapped_host_bits_kept", netip.MustParsePrefix("::ffff:192.0.2.7/120"), netip.MustParsePrefix("192.0.2.7/24")},
+		{"mapped_95", mpp("::ffff:0.0.0.0/95"), mpp("::ffff:0.0.0.0/95")},
+		{"unmasked_wider_than_96", netip.MustParsePrefix("::ffff:192.0.2.0/80"), netip.MustParsePrefix("::ffff:192.0.2.0/80")},
+		{"v6", mpp("2001:db8::/32"), mpp("2001:db8::/32")},
+		{"v4", mpp("192.0.2.0/24"), mpp("192.0.2.0/24")},
+		{"invalid", netip.Prefix{}, netip.Prefix{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := prefix.Unmap(tt.p); got != tt.want {
+				t.Errorf("Unmap(%v) = %v, want %v", tt.p, got, tt.want)
+			}
+		})
+	}
+}

@@ -40,6 +40,7 @@ func (u u128) addr(bitLen int) netip.Addr {
 func (u u128) isZero() bool       { return u.hi == 0 && u.lo == 0 }
 func (u u128) and(v u128) u128    { return u128{u.hi & v.hi, u.lo & v.lo} }
 func (u u128) or(v u128) u128     { return u128{u.hi | v.hi, u.lo | v.lo} }
+func (u u128) andNot(v u128) u128 { return u128{u.hi &^ v.hi, u.lo &^ v.lo} }
 func (u u128) xor(v u128) u128    { return u128{u.hi ^ v.hi, u.lo ^ v.lo} }
 func (u u128) less(v u128) bool   { return u.cmp(v) < 0 }
 func (u u128) addOne() u128       { return u.add(u128{lo: 1}) }

@@ -90,11 +90,11 @@ func sameText(s string, a netip.Addr, t string, b netip.Addr) bool {
 	return strings.ReplaceAll(s, a.String(), "\x00") == strings.ReplaceAll(t, b.String(), "\x00")
 }
 
-// capListings keeps at most max listing entries, worst first (severity,
+// capListings keeps at most limit listing entries, worst first (severity,
 // then scope) and in address order among equals, and returns the entries
 // kept, in address order, and the number omitted per source (nil if none).
-func capListings(ls []ListingReport, max int) ([]ListingReport, map[string]int) {
-	if max <= 0 || len(ls) <= max {
+func capListings(ls []ListingReport, limit int) ([]ListingReport, map[string]int) {
+	if limit <= 0 || len(ls) <= limit {
 		return ls, nil
 	}
 	idx := make([]int, len(ls))
@@ -109,11 +109,11 @@ func capListings(ls []ListingReport, max int) ([]ListingReport, map[string]int) 
 		return int(b.Scope) - int(a.Scope)
 	})
 	keep := make([]bool, len(ls))
-	for _, i := range idx[:max] {
+	for _, i := range idx[:limit] {
 		keep[i] = true
 	}
 	omitted := map[string]int{}
-	out := make([]ListingReport, 0, max)
+	out := make([]ListingReport, 0, limit)
 	for i, l := range ls {
 		if keep[i] {
 			out = append(out, l)

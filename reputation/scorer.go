@@ -343,10 +343,7 @@ func (s *Scorer) maxAddrs() int {
 
 // canonical masks p and unmaps an IPv4-mapped IPv6 prefix.
 func canonical(p netip.Prefix) netip.Prefix {
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p.Masked()
+	return prefix.Unmap(p).Masked()
 }
 
 func interruptedError(ctx context.Context) error {

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,7 +83,7 @@ var (
 // when it is a file of another known kind, such as Spamhaus DROP
 // ([ErrWrongFormat]), or when no AS is listed ([ErrEmpty]).
 func ReadASNDrop(r io.Reader, cfg ASNDropConfig) (*ASNDrop, error) {
-	name := cmpOr(cfg.Name, DefaultASNDropName)
+	name := cmp.Or(cfg.Name, DefaultASNDropName)
 	if cfg.Routes == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoRoutes, name)
 	}
@@ -117,7 +118,7 @@ func ReadASNDrop(r io.Reader, cfg ASNDropConfig) (*ASNDrop, error) {
 			Terms     string          `json:"terms"`
 		}
 		if err := json.Unmarshal(line, &rec); err != nil {
-			return fmt.Errorf("%w: %v", ErrSyntax, err)
+			return lineErrorf(ErrSyntax, "%v", err)
 		}
 		switch rec.Type {
 		case "metadata":
@@ -128,10 +129,10 @@ func ReadASNDrop(r io.Reader, cfg ASNDropConfig) (*ASNDrop, error) {
 			return nil
 		case "":
 		default:
-			return fmt.Errorf("%w: unknown record type %q", ErrSyntax, rec.Type)
+			return lineErrorf(ErrSyntax, "unknown record type %q", rec.Type)
 		}
 		if len(rec.ASN) == 0 {
-			return fmt.Errorf("%w: record without asn", ErrSyntax)
+			return lineErrorf(ErrSyntax, "record without asn")
 		}
 		asn, err := ParseASN(strings.Trim(string(rec.ASN), `"`))
 		if err != nil {

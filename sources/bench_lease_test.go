@@ -28,7 +28,7 @@ var leaseOnce = sync.OnceValue(func() *leaseData {
 		panic(err)
 	}
 	d.pfx2as = bytes.Clone(b.Bytes())
-	for _, r := range leasegen.RIRs {
+	for _, r := range leasegen.RIRs() {
 		b.Reset()
 		if err := leasegen.WriteRIRStats(&b, r.Name, leasegen.FullRIRLines*r.Share/1000); err != nil {
 			panic(err)

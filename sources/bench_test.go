@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/sources"
 )
 
@@ -141,8 +142,8 @@ func loadRangeSlice(data []byte) rangeSlice {
 			continue
 		}
 		if p, err := netip.ParsePrefix(line); err == nil {
-			last := lastOf(p)
-			rs = append(rs, struct{ from, to netip.Addr }{p.Masked().Addr(), last})
+			r := prefix.RangeOf(p)
+			rs = append(rs, struct{ from, to netip.Addr }{r.From(), r.To()})
 		} else if a, err := netip.ParseAddr(line); err == nil {
 			rs = append(rs, struct{ from, to netip.Addr }{a, a})
 		}

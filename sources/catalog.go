@@ -1,11 +1,7 @@
 package sources
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"slices"
 	"strings"
@@ -13,13 +9,64 @@ import (
 	"github.com/prefixvet/prefixvet/reputation"
 )
 
-// Catalog facts come from the project's fact sheet (facts/dnsbls.md, §2.1 to
-// §2.4); each entry's Refs cite the source keys of its §6. Severities map the
+// Catalog facts were gathered in the project's fact sheet on DNSBLs (kept
+// outside this repository); each entry's Refs cite the sources of its facts
+// by URL (the ref constants below). Severities map the
 // fact sheet's 0..10 lease-vetting weights (which are the author's reasoning,
 // not the lists'): 10 (hijacked or criminal netblocks) is Critical, 7-9 High,
 // 4-6 Medium, 1-3 Low, 0 and tenant-behaviour classes (Tor, open resolvers,
 // VPNs) Info, and whitelist codes Allow. Policy listings (PBL, generic rDNS)
 // are Low: they describe how a block was declared, not abuse.
+
+// The sources the catalog's facts come from, cited in each zone's Refs: a
+// URL, or, for a fact taken from code or logs without a public page, what
+// the source is.
+const (
+	refSpamhausZones      = "https://docs.spamhaus.com/datasets/docs/source/10-data-type-documentation/datasets/040-zones.html"
+	refSpamhaus788        = "https://www.spamhaus.org/news/article/788"
+	refSpamhausLegacy     = "https://www.spamhaus.com/resource-center/help-for-spamhaus-projects-legacy-blocklist-users/"
+	refSpamhausUsage      = "https://www.spamhaus.org/organization/dnsblusage/"
+	refSpamhausDQS        = "https://github.com/spamhaus/rspamd-dqs"
+	refSpamhausCSS        = "https://www.spamhaus.org/css/"
+	refSpamhausZEN        = "https://www.spamhaus.org/zen/"
+	refSpamhausFAQ        = "https://www.spamhaus.org/faq/section/DNSBL%20Usage"
+	refSpiderfootSpamhaus = "https://github.com/smicallef/spiderfoot/blob/0f815a2/modules/sfp_spamhaus.py"
+	refDQSErrorCodes      = "Spamhaus DQS error codes as handled by three independent code bases (not public pages)"
+	refRspamd             = "https://github.com/rspamd/rspamd/blob/eaac8e9/conf/modules.d/rbl.conf"
+	refSpamAssassin       = "https://github.com/apache/spamassassin/blob/f7fe7b8/rules/20_dnsbl_tests.cf"
+	refHaraka             = "https://github.com/haraka/haraka-plugin-dns-list/blob/8d0ba36/config/dns-list.ini"
+	refHarakaLog          = "a Haraka 3.3.1 log in a public repository, entries of 2026-07-23 (not a public page)"
+	refNERD               = "https://github.com/CESNET/NERD/blob/e5694d0/etc/dns_blacklists.yml"
+	refSpiderfoot         = "https://github.com/smicallef/spiderfoot/tree/master/modules"
+	refAbusix             = "https://docs.abusix.com/docs/guardian-mail/production-zones"
+	refMailspike          = "https://mailspike.org/usage.html"
+	refBarracuda          = "https://www.barracudacentral.org/rbl/how-to-use"
+	refUCEPROTECT         = "https://whatismyipaddress.com/uceprotect"
+	refBackscatterer      = "https://help.returnpath.com/ (Backscatterer article)"
+	refPSBL               = "https://psbl.surriel.com/howto"
+	refSpamCop            = "https://www.spamcop.net/bl.shtml"
+	refS5H                = "https://www.s5h.net/rblcheck"
+	ref0spam              = "https://0spam.org/how-does-the-0spam-service-work"
+	refHostkarma          = "https://www.suped.com/ (Hostkarma page)"
+	refSpamRATS           = "https://www.spamrats.com/lists.php"
+	refDroneBL            = "https://dronebl.org/docs/howtouse"
+	refEFnet              = "https://whoisping.com/rbl_details/26"
+	refTorDan             = "DNSBL client code that lists the zone (no documentation retrieved)"
+	refBlocklistDE        = "https://www.blocklist.de/de/rbldns.html"
+	refGBUdb              = "https://dnsbl.com/2015/08/status-of-truncategbudbnet-alive"
+	refNordSpam           = "https://www.nordspam.com/usage"
+	refSuomiSpam          = "https://www.suped.com/learn/blocklists/suomispam-blacklist-bl"
+	refSpamEatingMonkey   = "https://spameatingmonkey.com/faq.html"
+	refDNSWL              = "https://github.com/apache/spamassassin/blob/f7fe7b8/rules/25_dnswl.cf"
+	refSenderScore        = "https://github.com/rspamd/rspamd/commit/ce71021"
+	refSORBS              = "The Register's statement of 2024-06 on SORBS, as quoted by techzine.eu and spamtacular.com"
+	refNJABL              = "https://en.wikipedia.org/wiki/Not_Just_Another_Bogus_List"
+	refAHBL               = "https://ahbl.org/documents/dnsbl"
+	refNiX                = "https://github.com/rspamd/rspamd/commit/1bfa262"
+	refINPS               = "https://dnsbl.com/ (status post, 2020)"
+	refUBL                = "https://dnsbl.com/ (status post, 2024)"
+	refDSBL               = "https://www.vamsoft.com/company/news/dsbl-shutdown"
+)
 
 // Shorthands used only to build the catalog.
 const (
@@ -94,7 +141,7 @@ func spamhaus(zone, name, lists, dqs string, aliases []string, codes []Code, ref
 		Zone: zone, Name: name, Aliases: aliases, Lists: lists, IPv4: true, IPv6: true,
 		Codes: codes, Errors: spamhausErrors(), TXT: true, DelistURL: spamhausDelist,
 		KeyedZone: "{key}." + dqs + ".dq.spamhaus.net", Policy: spamhausPolicy,
-		Refs: append([]string{"SH-ZONES", "SH-788", "SH-LEGACY", "SH-USAGE", "TYPO", "DQS-ERR", "SH-DQS-GH"}, refs...),
+		Refs: append([]string{refSpamhausZones, refSpamhaus788, refSpamhausLegacy, refSpamhausUsage, refSpiderfootSpamhaus, refDQSErrorCodes, refSpamhausDQS}, refs...),
 	}
 }
 
@@ -115,16 +162,16 @@ func Catalog() []ZoneInfo {
 	return []ZoneInfo{
 		// §2.1 active blocklists.
 		spamhaus("zen.spamhaus.org", "Spamhaus ZEN", "SBL, CSS, XBL and PBL combined; DROP and BCL marked", "zen",
-			[]string{"zen", "spamhaus"}, spamhausCodes(2, 3, 4, 5, 6, 7, 9, 10, 11, 30), "SH-CSS", "RSPAMD", "SA"),
+			[]string{"zen", "spamhaus"}, spamhausCodes(2, 3, 4, 5, 6, 7, 9, 10, 11, 30), refSpamhausCSS, refRspamd, refSpamAssassin),
 		spamhaus("sbl.spamhaus.org", "Spamhaus SBL", "spam sources and operations, with CSS, DROP and BCL", "sbl",
 			[]string{"sbl"}, spamhausCodes(2, 3, 9, 30)),
 		spamhaus("xbl.spamhaus.org", "Spamhaus XBL", "exploited and infected hosts (former CBL data)", "xbl",
-			[]string{"xbl"}, spamhausCodes(4, 5, 6, 7), "SA"),
+			[]string{"xbl"}, spamhausCodes(4, 5, 6, 7), refSpamAssassin),
 		spamhaus("pbl.spamhaus.org", "Spamhaus PBL", "end-user ranges that should not send mail directly", "pbl",
-			[]string{"pbl"}, spamhausCodes(10, 11), "SH-FAQ"),
+			[]string{"pbl"}, spamhausCodes(10, 11), refSpamhausFAQ),
 		func() ZoneInfo {
 			z := spamhaus("sbl-xbl.spamhaus.org", "Spamhaus SBL-XBL (legacy)", "legacy SBL plus XBL; ZEN replaces it", "sbl-xbl",
-				[]string{"sbl-xbl"}, spamhausCodes(2, 3, 4, 5, 6, 7, 9, 30), "SH-ZEN")
+				[]string{"sbl-xbl"}, spamhausCodes(2, 3, 4, 5, 6, 7, 9, 30), refSpamhausZEN)
 			z.Policy = "Legacy zone: use zen.spamhaus.org. " + spamhausPolicy
 			return z
 		}(),
@@ -136,7 +183,7 @@ func Catalog() []ZoneInfo {
 			TXT:     true, DelistURL: "https://www.spamcop.net/bl.shtml",
 			Policy: "Free; SpamCop calls the list aggressive and advises tagging, not blocking; listings expire about 24 h after reports stop. " +
 				"IPv6 support is unconfirmed, so only IPv4 is queried",
-			Refs: []string{"SPAMCOP", "SF", "HARAKA", "HARAKA-LOG"},
+			Refs: []string{refSpamCop, refSpiderfoot, refHaraka, refHarakaLog},
 		},
 		{
 			Zone: "b.barracudacentral.org", Name: "Barracuda BRBL", Aliases: []string{"barracuda", "brbl"},
@@ -144,7 +191,7 @@ func Catalog() []ZoneInfo {
 			Codes:     []Code{code(2, "spam", sevMedium, scAddr, "Barracuda BRBL: poor reputation")},
 			DelistURL: "https://www.barracudacentral.org/lookups",
 			Policy:    "Free, but register the IPs of your DNS servers at barracudacentral.org; unregistered resolvers may be refused or rate limited",
-			Refs:      []string{"BRBL", "HARAKA-LOG"},
+			Refs:      []string{refBarracuda, refHarakaLog},
 		},
 		{
 			Zone: "dnsbl-1.uceprotect.net", Name: "UCEPROTECT Level 1", Aliases: []string{"uceprotect-1", "uce1"},
@@ -152,7 +199,7 @@ func Catalog() []ZoneInfo {
 			Default:   Code{Category: "spam", Severity: sevLow, Scope: scAddr, Description: "UCEPROTECT L1: spamtrap hits from this IP"},
 			DelistURL: "https://www.uceprotect.net/en/rblcheck.php",
 			Policy:    "Free to query; automatic expiry once abuse stops; paid express delisting exists",
-			Refs:      []string{"UCE", "HARAKA-LOG"},
+			Refs:      []string{refUCEPROTECT, refHarakaLog},
 		},
 		{
 			Zone: "dnsbl-2.uceprotect.net", Name: "UCEPROTECT Level 2", Aliases: []string{"uceprotect-2", "uce2"},
@@ -160,7 +207,7 @@ func Catalog() []ZoneInfo {
 			Default:   Code{Category: "spam", Severity: sevMedium, Scope: scRange, Description: "UCEPROTECT L2: the allocation holds too many Level 1 IPs"},
 			DelistURL: "https://www.uceprotect.net/en/rblcheck.php",
 			Policy:    "Free to query; removal needs the provider to clean up",
-			Refs:      []string{"UCE"},
+			Refs:      []string{refUCEPROTECT},
 		},
 		{
 			Zone: "dnsbl-3.uceprotect.net", Name: "UCEPROTECT Level 3", Aliases: []string{"uceprotect-3", "uce3"},
@@ -168,14 +215,14 @@ func Catalog() []ZoneInfo {
 			Default:   Code{Category: "spam", Severity: sevLow, Scope: scASN, Description: "UCEPROTECT L3: the announcing ASN is listed"},
 			DelistURL: "https://www.uceprotect.net/en/rblcheck.php",
 			Policy:    "Free to query; describes the announcing ASN, which changes when the block is re-announced",
-			Refs:      []string{"UCE"},
+			Refs:      []string{refUCEPROTECT},
 		},
 		{
 			Zone: "ips.backscatterer.org", Name: "Backscatterer", Aliases: []string{"backscatterer"},
 			Lists: "hosts sending misdirected bounces or autoreplies", IPv4: true,
 			Default: Code{Category: "backscatter", Severity: sevLow, Scope: scAddr, Description: "Backscatterer: sends misdirected bounces"},
 			Policy:  "Free; meant only for null-sender mail; listings last 4 weeks; paid early removal",
-			Refs:    []string{"BACKSC", "HARAKA"},
+			Refs:    []string{refBackscatterer, refHaraka},
 		},
 		{
 			Zone: "psbl.surriel.com", Name: "PSBL", Aliases: []string{"psbl"},
@@ -183,7 +230,7 @@ func Catalog() []ZoneInfo {
 			Codes:     []Code{code(2, "spam", sevLow, scAddr, "PSBL: spamtrap hits")},
 			DelistURL: "http://psbl.org/remove",
 			Policy:    "Free for anybody; anyone can delist any IP; rsync mirror available",
-			Refs:      []string{"PSBL", "HARAKA-LOG"},
+			Refs:      []string{refPSBL, refHarakaLog},
 		},
 		{
 			Zone: "bl.mailspike.net", Name: "Mailspike BL", Aliases: []string{"mailspike"},
@@ -195,14 +242,14 @@ func Catalog() []ZoneInfo {
 				code(12, "spam", sevLow, scAddr, "Mailspike L3: bad reputation"),
 			},
 			Policy: "Free up to 100k messages and 100k queries a day; rsync for larger use",
-			Refs:   []string{"MSPIKE", "SA", "RSPAMD"},
+			Refs:   []string{refMailspike, refSpamAssassin, refRspamd},
 		},
 		{
 			Zone: "z.mailspike.net", Name: "Mailspike Z", Aliases: []string{"mailspike-z"},
 			Lists: "IPs in a distributed spam wave (zero-hour)", IPv4: true,
 			Codes:  []Code{code(2, "spam", sevMedium, scAddr, "Mailspike Z: part of a distributed spam wave")},
 			Policy: "Free up to 100k messages and 100k queries a day",
-			Refs:   []string{"MSPIKE"},
+			Refs:   []string{refMailspike},
 		},
 		{
 			Zone: "rep.mailspike.net", Name: "Mailspike reputation", Aliases: []string{"mailspike-rep"},
@@ -221,7 +268,7 @@ func Catalog() []ZoneInfo {
 				code(20, "whitelist", sevAllow, scAddr, "Mailspike H5: best reputation"),
 			},
 			Policy: "Free up to 100k messages and 100k queries a day",
-			Refs:   []string{"MSPIKE", "RSPAMD"},
+			Refs:   []string{refMailspike, refRspamd},
 		},
 		{
 			Zone: "all.s5h.net", Name: "s5h.net", Aliases: []string{"s5h"},
@@ -229,7 +276,7 @@ func Catalog() []ZoneInfo {
 			Default:   Code{Category: "spam", Severity: sevLow, Scope: scAddr, Description: "s5h: spam source"},
 			DelistURL: "http://www.usenix.org.uk/content/rblremove",
 			Policy:    "Free; self-delisting by fetching the removal URL from the listed IP",
-			Refs:      []string{"S5H"},
+			Refs:      []string{refS5H},
 		},
 		{
 			Zone: "bl.0spam.org", Name: "0spam BL", Aliases: []string{"0spam"},
@@ -237,7 +284,7 @@ func Catalog() []ZoneInfo {
 			Default:   Code{Category: "spam", Severity: sevMedium, Scope: scAddr, Description: "0spam: spamtrap hits"},
 			DelistURL: "https://check.0spam.org/q?ipaddr={ip}",
 			Policy:    "Free, donation funded; delisting needs an account",
-			Refs:      []string{"0SPAM"},
+			Refs:      []string{ref0spam},
 		},
 		{
 			Zone: "nbl.0spam.org", Name: "0spam NBL", Aliases: []string{"0spam-nbl"},
@@ -245,7 +292,7 @@ func Catalog() []ZoneInfo {
 			Default:   Code{Category: "spam", Severity: sevMedium, Scope: scRange, Description: "0spam NBL: the /24 has many spamtrap hits"},
 			DelistURL: "https://check.0spam.org/q?ipaddr={ip}",
 			Policy:    "Free, donation funded; delisting needs an account",
-			Refs:      []string{"0SPAM"},
+			Refs:      []string{ref0spam},
 		},
 		{
 			Zone: "hostkarma.junkemailfilter.com", Name: "Hostkarma", Aliases: []string{"hostkarma"},
@@ -265,7 +312,7 @@ func Catalog() []ZoneInfo {
 			},
 			LoopbackListed: true,
 			Policy:         "Free (unverified); status disputed: one source says discontinued, a 2026 log shows it passing its test points",
-			Refs:           []string{"HOSTKARMA", "HARAKA", "HARAKA-LOG"},
+			Refs:           []string{refHostkarma, refHaraka, refHarakaLog},
 		},
 		abusix("combined", "Abusix combined", "black, exploit and policy lists combined", true),
 		abusix("black", "Abusix black", "spamtrap hitters and near-trap hitters", true),
@@ -302,7 +349,7 @@ func Catalog() []ZoneInfo {
 			Default:   Code{Category: "drone", Severity: sevMedium, Description: "DroneBL: undocumented class"},
 			DelistURL: "https://dronebl.org/lookup",
 			Policy:    "Free for commercial and non-commercial use; rbldnsd export available",
-			Refs:      []string{"DRONEBL", "SF"},
+			Refs:      []string{refDroneBL, refSpiderfoot},
 		},
 		{
 			Zone: "rbl.efnetrbl.org", Name: "EFnet RBL", Aliases: []string{"efnetrbl"},
@@ -317,21 +364,21 @@ func Catalog() []ZoneInfo {
 			LoopbackListed: false,
 			DelistURL:      "https://rbl.efnetrbl.org/?i={ip}",
 			Policy:         "Free; proxy and trap entries last 7 days, Tor 10 days",
-			Refs:           []string{"EFNET"},
+			Refs:           []string{refEFnet},
 		},
 		{
 			Zone: "tor.dan.me.uk", Name: "dan.me.uk Tor nodes", Aliases: []string{"tor-dan"},
 			Lists: "all Tor nodes", IPv4: true,
 			Default: Code{Category: "tor", Severity: sevInfo, Scope: scAddr, Description: "Tor node (tenant behaviour, not block reputation)"},
 			Policy:  "Free; no official documentation retrieved",
-			Refs:    []string{"TOR-DAN"},
+			Refs:    []string{refTorDan},
 		},
 		{
 			Zone: "torexit.dan.me.uk", Name: "dan.me.uk Tor exits", Aliases: []string{"torexit-dan"},
 			Lists: "Tor exit nodes", IPv4: true,
 			Default: Code{Category: "tor", Severity: sevInfo, Scope: scAddr, Description: "Tor exit node (tenant behaviour, not block reputation)"},
 			Policy:  "Free; no official documentation retrieved",
-			Refs:    []string{"TOR-DAN"},
+			Refs:    []string{refTorDan},
 		},
 		{
 			Zone: "bl.blocklist.de", Name: "blocklist.de", Aliases: []string{"blocklist.de", "blocklistde"},
@@ -341,7 +388,7 @@ func Catalog() []ZoneInfo {
 			TXT:       true,
 			DelistURL: "http://www.blocklist.de/en/view.html?ip={ip}",
 			Policy:    "Free; entries kept 48 h. IPv6 off, as in rspamd since 2022",
-			Refs:      []string{"BLDE", "RSPAMD"},
+			Refs:      []string{refBlocklistDE, refRspamd},
 		},
 		{
 			Zone: "truncate.gbudb.net", Name: "GBUdb truncate", Aliases: []string{"gbudb"},
@@ -349,7 +396,7 @@ func Catalog() []ZoneInfo {
 			Codes:     []Code{code(2, "spam", sevMedium, scAddr, "GBUdb truncate: almost only spam or malware")},
 			DelistURL: "https://www.gbudb.com/truncate/index.jsp",
 			Policy:    "Free, as-is; status disputed: one source says discontinued, others show it operating in 2026",
-			Refs:      []string{"GBUDB", "HARAKA-LOG"},
+			Refs:      []string{refGBUdb, refHarakaLog},
 		},
 		{
 			Zone: "bl.nordspam.com", Name: "Nordspam", Aliases: []string{"nordspam"},
@@ -359,14 +406,14 @@ func Catalog() []ZoneInfo {
 			DelistURL: "mailto:delist@nordspam.com",
 			Budget:    10000,
 			Policy:    "Free for commercial and non-commercial use; contact them above 10,000 queries a day (hence the budget); listings never expire",
-			Refs:      []string{"NORDSPAM"},
+			Refs:      []string{refNordSpam},
 		},
 		{
 			Zone: "bl.suomispam.net", Name: "Suomispam", Aliases: []string{"suomispam"},
 			Lists: "Finnish-related spam, also networks, snowshoe ranges and bulletproof hosters", IPv4: true,
 			Default: Code{Category: "spam", Severity: sevMedium, Scope: scAddr, Description: "Suomispam: listed"},
 			Policy:  "Private reputation service; codes not documented",
-			Refs:    []string{"SUOMI"},
+			Refs:    []string{refSuomiSpam},
 		},
 		{
 			Zone: "bl.spameatingmonkey.net", Name: "SEM-BLACK", Aliases: []string{"sem", "spameatingmonkey"},
@@ -375,7 +422,7 @@ func Catalog() []ZoneInfo {
 			Rate:   5,
 			Budget: 100000,
 			Policy: "Contact them above 100k queries a day or 5 queries/s sustained (hence rate and budget); never use <cc>.country.spameatingmonkey.net",
-			Refs:   []string{"SEM", "RSPAMD"},
+			Refs:   []string{refSpamEatingMonkey, refRspamd},
 		},
 		{
 			Zone: "bl.ipv6.spameatingmonkey.net", Name: "SEM-BLACK IPv6", Aliases: []string{"sem6"},
@@ -384,7 +431,7 @@ func Catalog() []ZoneInfo {
 			Rate:   5,
 			Budget: 100000,
 			Policy: "Contact them above 100k queries a day or 5 queries/s sustained",
-			Refs:   []string{"SEM"},
+			Refs:   []string{refSpamEatingMonkey},
 		},
 		{
 			Zone: "backscatter.spameatingmonkey.net", Name: "SEM-BACKSCATTER", Aliases: []string{"sem-backscatter"},
@@ -393,7 +440,7 @@ func Catalog() []ZoneInfo {
 			Rate:   5,
 			Budget: 100000,
 			Policy: "Contact them above 100k queries a day or 5 queries/s sustained",
-			Refs:   []string{"SEM"},
+			Refs:   []string{refSpamEatingMonkey},
 		},
 		{
 			Zone: "bl.score.senderscore.com", Name: "Validity RPBL", Aliases: []string{"senderscore-rpbl"},
@@ -401,7 +448,7 @@ func Catalog() []ZoneInfo {
 			Default: Code{Category: "spam", Severity: sevMedium, Scope: scAddr, Description: "Validity RPBL: flagged"},
 			Errors:  []ErrorCode{errCode(255, 255, 255, 32, ErrorRefused, "blocked or unregistered querying IP")},
 			Policy:  "Querying IPs must be registered at my.validity.com; rspamd turned it off by default in 2026",
-			Refs:    []string{"SENDERSCORE", "SA"},
+			Refs:    []string{refSenderScore, refSpamAssassin},
 		},
 		{
 			Zone: "score.senderscore.com", Name: "Validity Sender Score", Aliases: []string{"senderscore"},
@@ -409,21 +456,21 @@ func Catalog() []ZoneInfo {
 			Default: Code{Category: "score", Severity: sevInfo, Scope: scAddr, Description: "Sender Score 127.0.4.<score>"},
 			Errors:  []ErrorCode{errCode(255, 255, 255, 32, ErrorRefused, "blocked or unregistered querying IP")},
 			Policy:  "Querying IPs must be registered at my.validity.com",
-			Refs:    []string{"SENDERSCORE"},
+			Refs:    []string{refSenderScore},
 		},
 		{
 			Zone: "bip.virusfree.cz", Name: "virusfree.cz BIP", Aliases: []string{"virusfree"},
 			Lists: "botnet IPs", IPv4: true, IPv6: true,
 			Codes:  []Code{code(2, "botnet", sevMedium, scAddr, "virusfree.cz: botnet IP")},
 			Policy: "Free (unverified)",
-			Refs:   []string{"RSPAMD"},
+			Refs:   []string{refRspamd},
 		},
 		{
 			Zone: "dnsbl.justspam.org", Name: "JustSpam", Aliases: []string{"justspam"},
 			Lists: "spam sources", IPv4: true,
 			Default: Code{Category: "spam", Severity: sevLow, Scope: scAddr, Description: "JustSpam: spam source"},
 			Policy:  "Unknown",
-			Refs:    []string{"HARAKA", "HARAKA-LOG"},
+			Refs:    []string{refHaraka, refHarakaLog},
 		},
 
 		// §2.2 whitelists.
@@ -443,7 +490,7 @@ func Catalog() []ZoneInfo {
 				errCode(0, 10, 2, 31, ErrorRateLimited, "possible over-quota answer (127.0.10.x)"),
 			},
 			Policy: "Free tier with a quota (size not documented)",
-			Refs:   []string{"DNSWL", "RSPAMD", "SA", "HARAKA", "HARAKA-LOG"},
+			Refs:   []string{refDNSWL, refRspamd, refSpamAssassin, refHaraka, refHarakaLog},
 		},
 		{
 			Zone: "wl.mailspike.net", Name: "Mailspike WL", Aliases: []string{"mailspike-wl"},
@@ -456,28 +503,28 @@ func Catalog() []ZoneInfo {
 			},
 			Default: Code{Category: "whitelist", Severity: sevAllow, Description: "Mailspike WL: whitelisted"},
 			Policy:  "Free up to 100k messages and 100k queries a day",
-			Refs:    []string{"MSPIKE", "SA"},
+			Refs:    []string{refMailspike, refSpamAssassin},
 		},
 
 		// §2.2 and §2.3: dead, unsafe or discontinued zones, refused by name.
 		dead("swl.spamhaus.org", "Spamhaus SWL", "probably discontinued: rspamd dropped it 2016-11-22 and Spamhaus stopped the related DWL zones 2018-12-12",
-			nil, "RSPAMD", "SA"),
-		dead("dnsbl.sorbs.net", "SORBS", "decommissioned by Proofpoint 2024-06-05; empty answers look clean and a future owner could add a wildcard; use zen.spamhaus.org or bl.spamcop.net",
-			[]string{"sorbs"}, "SORBS"),
-		dead("dnsbl.njabl.org", "NJABL", "shut down 2013-03-01; a domain squatter added a wildcard in January 2024, so it lists the world",
-			[]string{"njabl", "combined.njabl.org"}, "NJABL"),
-		dead("dnsbl.ahbl.org", "AHBL", "shut down 2015-01-01; it lists the world", []string{"ahbl"}, "AHBL"),
-		dead("tor.ahbl.org", "AHBL Tor", "shut down 2015-01-01; it lists the world; use tor.dan.me.uk", nil, "AHBL"),
-		dead("ix.dnsbl.manitu.net", "NiX Spam", "shut down 2025-01-16", []string{"nixspam"}, "NIX"),
-		dead("db.wpbl.info", "WPBL", "discontinued; its DNS servers no longer answer (noted 2025-10-14)", []string{"wpbl"}, "NERD / WPBL"),
-		dead("dnsbl.inps.de", "inps.de", "shut down 2020-05-25", nil, "INPS"),
-		dead("ubl.unsubscore.com", "Lashback UBL", "offline (no later than 2024-06)", []string{"lashback"}, "UBL"),
-		dead("list.dsbl.org", "DSBL", "stopped May 2008; servers offline since 2009-03-09", []string{"dsbl"}, "DSBL"),
+			nil, refRspamd, refSpamAssassin),
+		dead("dnsbl.sorbs.net", refSORBS, "decommissioned by Proofpoint 2024-06-05; empty answers look clean and a future owner could add a wildcard; use zen.spamhaus.org or bl.spamcop.net",
+			[]string{"sorbs"}, refSORBS),
+		dead("dnsbl.njabl.org", refNJABL, "shut down 2013-03-01; a domain squatter added a wildcard in January 2024, so it lists the world",
+			[]string{"njabl", "combined.njabl.org"}, refNJABL),
+		dead("dnsbl.ahbl.org", refAHBL, "shut down 2015-01-01; it lists the world", []string{"ahbl"}, refAHBL),
+		dead("tor.ahbl.org", "AHBL Tor", "shut down 2015-01-01; it lists the world; use tor.dan.me.uk", nil, refAHBL),
+		dead("ix.dnsbl.manitu.net", "NiX Spam", "shut down 2025-01-16", []string{"nixspam"}, refNiX),
+		dead("db.wpbl.info", "WPBL", "discontinued; its DNS servers no longer answer (noted 2025-10-14)", []string{"wpbl"}, refNERD),
+		dead("dnsbl.inps.de", "inps.de", "shut down 2020-05-25", nil, refINPS),
+		dead("ubl.unsubscore.com", "Lashback UBL", "offline (no later than 2024-06)", []string{"lashback"}, refUBL),
+		dead("list.dsbl.org", refDSBL, "stopped May 2008; servers offline since 2009-03-09", []string{"dsbl"}, refDSBL),
 		dead("cbl.abuseat.org", "CBL", "legacy: the data is in Spamhaus XBL and the zone is served by Spamhaus; use xbl.spamhaus.org or zen.spamhaus.org",
-			[]string{"cbl"}, "SA"),
-		dead("spam.abuse.ch", "abuse.ch spam", "removed from rspamd 2019-02-05; status unknown", nil, "RSPAMD"),
+			[]string{"cbl"}, refSpamAssassin),
+		dead("spam.abuse.ch", "abuse.ch spam", "removed from rspamd 2019-02-05; status unknown", nil, refRspamd),
 		dead("dnsbl.anonmails.de", "anonmails.de", "only seen in lists of zones in code; nothing authoritative; excluded until verified", nil),
-		dead("country.spameatingmonkey.net", "SEM country lists", "<cc>.country.spameatingmonkey.net lists whole countries; never use it to vet a block", nil, "SEM"),
+		dead("country.spameatingmonkey.net", "SEM country lists", "<cc>.country.spameatingmonkey.net lists whole countries; never use it to vet a block", nil, refSpamEatingMonkey),
 	}
 }
 
@@ -486,7 +533,7 @@ func abusix(sub, name, lists string, v6 bool) ZoneInfo {
 		Zone: sub + ".mail.abusix.zone", Name: name, Aliases: []string{"abusix-" + sub}, Lists: lists,
 		IPv4: true, IPv6: v6, KeyedZone: "{key}." + sub + ".mail.abusix.zone",
 		Policy: "Needs an API key (set Key); usage billed per query; rsync zone files available",
-		Refs:   []string{"ABUSIX", "SF"},
+		Refs:   []string{refAbusix, refSpiderfoot},
 	}
 	black := []Code{
 		code(2, "spam", sevHigh, scAddr, "Abusix black: primary spamtrap hits"),
@@ -532,7 +579,7 @@ func rats(sub, name, lists string) ZoneInfo {
 		Zone: sub + ".spamrats.com", Name: name, Aliases: []string{"spamrats-" + sub}, Lists: lists, IPv4: true,
 		Codes: codes, DelistURL: "https://www.spamrats.com/removal.php",
 		Policy: "Free if you qualify under their terms; strictly for mail servers; codes from third-party code, not the official page",
-		Refs:   []string{"RATS"},
+		Refs:   []string{refSpamRATS},
 	}
 }
 
@@ -614,170 +661,4 @@ func LookupZone(name string) (ZoneInfo, error) {
 	return ZoneInfo{}, fmt.Errorf("%w: %q; "+
 		"see sources.Catalog (go doc github.com/prefixvet/prefixvet/sources Catalog) for the known zones, "+
 		"or define it in a zone file read by sources.ReadZoneInfos", ErrNotInCatalog, name)
-}
-
-// MaxZoneFileSize is the largest zone file [ReadZoneInfos] accepts.
-const MaxZoneFileSize = 4 << 20
-
-// ReadZoneInfos reads user-defined zones from r: a JSON array of objects in
-// the JSON form of [ZoneInfo], for example
-//
-//	[{"zone": "bl.example.org", "ipv4": true,
-//	  "codes": [{"code": "127.0.0.2", "category": "spam", "severity": "high", "scope": "address"}],
-//	  "errors": [{"prefix": "127.255.255.254/32", "kind": "refused"}]}]
-//
-// Unknown fields are rejected. When an entry sets neither "ipv4" nor "ipv6",
-// it answers for IPv4. Each entry must pass [ZoneInfo.Validate], zones and
-// aliases must be distinct, and an entry must not name a zone that the
-// catalog knows to be dead. A file larger than [MaxZoneFileSize] is refused.
-//
-// ReadZoneInfos returns every zone, or nil and an error: the [errors.Join]
-// of one [*ZoneError] per problem, each naming the line of its entry and the
-// field. A file with any error yields no zones, so a mistake never silently
-// drops a zone from a run.
-func ReadZoneInfos(r io.Reader) ([]ZoneInfo, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxZoneFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxZoneFileSize {
-		return nil, &ZoneError{Err: fmt.Errorf("zone file larger than %d bytes", MaxZoneFileSize)}
-	}
-	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(int(off), len(data))], []byte{'\n'}) }
-	syntax := func(off int64, err error) error {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			off = se.Offset
-		case errors.As(err, &te):
-			return &ZoneError{Line: lineAt(te.Offset), Field: te.Field, Err: err}
-		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			off = int64(len(data))
-		}
-		return &ZoneError{Line: lineAt(off), Err: err}
-	}
-
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, syntax(dec.InputOffset(), err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, &ZoneError{Line: lineAt(dec.InputOffset()), Err: errors.New("a zone file is a JSON array of zone objects")}
-	}
-	var zones []ZoneInfo
-	var lines []int
-	var errs []error
-	for dec.More() {
-		start := dec.InputOffset()
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, errors.Join(append(errs, syntax(start, err))...)
-		}
-		line := lineAt(dec.InputOffset() - int64(len(raw)))
-		z, err := decodeZone(raw)
-		if err != nil {
-			errs = append(errs, &ZoneError{Line: line, Field: fieldOf(err), Err: err})
-			continue
-		}
-		if err := z.Validate(); err != nil {
-			errs = append(errs, withLine(err, line)...)
-			continue
-		}
-		zones = append(zones, z)
-		lines = append(lines, line)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, errors.Join(append(errs, syntax(dec.InputOffset(), err))...)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		errs = append(errs, &ZoneError{Line: lineAt(dec.InputOffset()), Err: errors.New("data after the zone array")})
-	}
-	errs = append(errs, checkNames(zones, lines)...)
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if zones == nil {
-		zones = []ZoneInfo{}
-	}
-	return zones, nil
-}
-
-// decodeZone decodes one entry, rejecting unknown fields and defaulting the
-// address family to IPv4.
-func decodeZone(raw []byte) (ZoneInfo, error) {
-	var z ZoneInfo
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&z); err != nil {
-		return ZoneInfo{}, err
-	}
-	var fam struct {
-		IPv4 *bool `json:"ipv4"`
-		IPv6 *bool `json:"ipv6"`
-	}
-	if err := json.Unmarshal(raw, &fam); err == nil && fam.IPv4 == nil && fam.IPv6 == nil {
-		z.IPv4 = true
-	}
-	return z, nil
-}
-
-// fieldOf returns the JSON field named by a decoding error, if any.
-func fieldOf(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return te.Field
-	}
-	return ""
-}
-
-// withLine returns the errors joined in err, each a *ZoneError with Line set.
-func withLine(err error, line int) []error {
-	var out []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		var ze *ZoneError
-		if errors.As(e, &ze) {
-			c := *ze
-			c.Line = line
-			out = append(out, &c)
-			return
-		}
-		out = append(out, &ZoneError{Line: line, Err: e})
-	}
-	walk(err)
-	return out
-}
-
-// checkNames reports duplicate zones and aliases, and zones the catalog
-// knows to be dead.
-func checkNames(zones []ZoneInfo, lines []int) []error {
-	var errs []error
-	seen := map[string]string{} // lower-cased name -> owning zone
-	for i, z := range zones {
-		if _, err := LookupZone(z.Zone); errors.Is(err, ErrDeadList) {
-			errs = append(errs, &ZoneError{Line: lines[i], Zone: z.Zone, Field: "zone", Err: err})
-		}
-		names := append([]string{z.Zone}, z.Aliases...)
-		for j, n := range names {
-			k := strings.ToLower(n)
-			if owner, dup := seen[k]; dup {
-				field := "zone"
-				if j > 0 {
-					field = fmt.Sprintf("aliases[%d]", j-1)
-				}
-				errs = append(errs, &ZoneError{Line: lines[i], Zone: z.Zone, Field: field, Err: fmt.Errorf("%q is already used by zone %q", n, owner)})
-				continue
-			}
-			seen[k] = z.Zone
-		}
-	}
-	return errs
 }

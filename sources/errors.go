@@ -47,6 +47,26 @@ var (
 	ErrUnsupported = errors.New("sources: address family not supported by zone")
 )
 
+// queryError is what a zone's answer, or the lack of one, means when it is
+// not a listing: the sentinel callers branch on, the zone, and what
+// happened, kept apart so that a health detail can say what happened
+// without the sentinel's words.
+type queryError struct {
+	err  error  // ErrRefused, ErrRateLimited, ErrBogusAnswer, ErrTimeout...
+	zone string // the zone asked (never the keyed name)
+	what string // follows the zone: " answered 127.255.255.254 (refused)", ": no answer for 192.0.2.1"
+}
+
+// Error returns "SENTINEL: ZONE WHAT", such as "sources: query refused by
+// list operator: zen.example.org answered 127.255.255.254 (refused)".
+func (e *queryError) Error() string { return e.err.Error() + ": " + e.zone + e.what }
+
+// Unwrap returns the sentinel.
+func (e *queryError) Unwrap() error { return e.err }
+
+// short returns the text without the sentinel: "ZONE WHAT".
+func (e *queryError) short() string { return e.zone + e.what }
+
 // resolverRefused is ErrResolverRefused: its own text, and a refusal for
 // errors.Is.
 type resolverRefused struct{}

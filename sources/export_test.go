@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/prefixvet/prefixvet/sources/internal/ipset"
+	"github.com/prefixvet/prefixvet/prefix"
 )
 
 // WriteMirror writes m's resolved data as an rbldnsd file that reloads to the
@@ -32,7 +32,7 @@ func WriteMirror(m *Mirror, w io.Writer) Dataset {
 		if iv.From.Is4() {
 			exts = []string{iv.From.String() + "-" + iv.To.String()}
 		} else {
-			for _, p := range ipset.AppendPrefixes(nil, iv.From, iv.To) {
+			for p := range prefix.RangeFrom(iv.From, iv.To).Prefixes() {
 				exts = append(exts, fmt.Sprintf("%s/%d", ip6String(p.Addr().As16()), p.Bits()))
 			}
 		}

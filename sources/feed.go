@@ -1,7 +1,6 @@
 package sources
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -13,61 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
 )
-
-// Limits and defaults for loading feeds and zone mirrors.
-const (
-	// DefaultMaxBytes is the size cap of a feed or zone file when
-	// [FeedConfig.MaxBytes] or [MirrorConfig.MaxBytes] is 0: 256 MiB.
-	DefaultMaxBytes = 256 << 20
-	// DefaultMaxEntries is the most entries a feed may hold when
-	// [FeedConfig.MaxEntries] is 0. The largest public feeds hold a few
-	// hundred thousand; 2^21 leaves room and bounds what a hostile or
-	// broken feed can make a load allocate (tens of bytes per entry).
-	DefaultMaxEntries = 1 << 21
-	// DefaultMaxLineBytes is the longest accepted line when
-	// [FeedConfig.MaxLineBytes] or [MirrorConfig.MaxLineBytes] is 0.
-	DefaultMaxLineBytes = 4096
-	// MaxParseErrors is how many [*ParseError] values a load keeps; the
-	// joined error says how many more lines were malformed.
-	MaxParseErrors = 20
-)
-
-// Errors of feed and mirror loading. Each is wrapped with the source name.
-var (
-	// ErrEmpty: the input parsed to zero entries.
-	ErrEmpty = errors.New("sources: no entries")
-	// ErrTooLarge: the input exceeds the size cap.
-	ErrTooLarge = errors.New("sources: input exceeds size cap")
-	// ErrLineTooLong: a line exceeds the line length limit.
-	ErrLineTooLong = errors.New("sources: line too long")
-	// ErrWholeSpace: an entry covers a whole address family (a /0). Such an
-	// entry is refused: a feed that lists the whole Internet is broken, and
-	// loading it would mark every block as listed.
-	ErrWholeSpace = errors.New("sources: entry covers the whole address space (/0)")
-	// ErrSyntax: a line cannot be parsed.
-	ErrSyntax = errors.New("sources: syntax error")
-)
-
-// ParseError is a malformed line of a feed or zone file, like
-// [encoding/csv.ParseError]. Loaders skip such lines, keep the usable entries
-// and return the ParseErrors joined with [errors.Join].
-type ParseError struct {
-	Name string // the source name
-	Line int    // 1-based line number
-	Text string // the line, truncated to 80 bytes
-	Err  error  // what is wrong; wraps one of the package's sentinels
-}
-
-// Error returns "sources: NAME line N: ERR: TEXT".
-func (e *ParseError) Error() string {
-	return fmt.Sprintf("sources: %s line %d: %s: %q", e.Name, e.Line, strings.TrimPrefix(fmt.Sprint(e.Err), "sources: "), e.Text)
-}
-
-// Unwrap returns e.Err.
-func (e *ParseError) Unwrap() error { return e.Err }
 
 // Format is the syntax of a feed.
 type Format int
@@ -175,7 +123,8 @@ type FeedConfig struct {
 	// Category is empty all three take the format's defaults:
 	//   - FormatDROP: "hijacked", [reputation.SeverityCritical],
 	//     [reputation.ScopeRange];
-	//   - FormatPlain and FormatIPsum: "listed", [reputation.SeverityMedium],
+	//   - FormatPlain and FormatIPsum: [reputation.DefaultCategory] and
+	//     [reputation.DefaultSeverity] ("listed", medium),
 	//     and [reputation.ScopeAddress] for entries written as a bare
 	//     address, [reputation.ScopeRange] for CIDRs and ranges.
 	// Category "bogon" (Team Cymru fullbogons, the bogon part of FireHOL
@@ -257,20 +206,14 @@ var (
 // read line by line, and the load stops at the cap), or when no entry is usable
 // ([ErrEmpty], joined with the parse errors).
 func ReadList(r io.Reader, cfg FeedConfig) (*List, error) {
-	maxBytes := cfg.MaxBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
+	ld, err := newLoader(r, cfg.Name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict)
+	if err != nil {
+		return nil, err
 	}
-	maxLine := cfg.MaxLineBytes
-	if maxLine <= 0 {
-		maxLine = DefaultMaxLineBytes
-	}
-	lr := &limitedReader{r: r, n: maxBytes}
-	br := newLineReader(lr, maxLine)
 	format := cfg.Format
 	if format == FormatAuto {
-		head, err := br.Peek(8 << 10)
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		head, err := ld.head()
+		if err != nil {
 			return nil, err
 		}
 		format = DetectFormat(head)
@@ -281,80 +224,69 @@ func ReadList(r io.Reader, cfg FeedConfig) (*List, error) {
 	name := cfg.Name
 	if name == "" {
 		name = format.String()
+		ld.setName(name)
 	}
 	maxEntries := cfg.MaxEntries
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
 	}
-	p := &feedParser{name: name, format: format, metaIdx: map[entryMeta]uint32{}}
-	errs := &errList{name: name, strict: cfg.Strict}
-	tooMany := fmt.Errorf("%w: %s has more than %d entries", ErrTooLarge, name, maxEntries)
-	err := readLines(br, maxLine, func(n int, line []byte, long bool) error {
-		if long {
-			return errs.add(n, line, fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, maxLine))
-		}
+	p := &feedParser{name: name, format: format}
+	err = ld.lines(func(_ int, line []byte) error {
 		if err := p.line(line); err != nil {
-			return errs.add(n, line, err)
+			return err
 		}
 		if p.b.Len() > maxEntries {
-			return tooMany
+			return stopLoad(fmt.Errorf("%w: %s has more than %d entries", ErrTooLarge, name, maxEntries))
 		}
 		return nil
 	})
-	if lr.over {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, name, maxBytes)
-	}
 	if err != nil {
 		return nil, err
 	}
+	parseErrs := ld.errs.err()
 	if p.b.Len() == 0 {
-		return nil, errors.Join(fmt.Errorf("%w: feed %s", ErrEmpty, name), errs.err())
+		return nil, errors.Join(fmt.Errorf("%w: feed %s", ErrEmpty, name), parseErrs)
 	}
 	l := &List{name: name, format: format, meta: p.meta, entries: p.b.Len(), cfg: cfg}
 	if err := l.build(p); err != nil {
 		return nil, fmt.Errorf("sources: feed %s: %w", name, err)
 	}
-	return l, errs.err()
+	return l, parseErrs
 }
 
 // build resolves the entries into the interval set and precomputes the
 // evidence of every payload.
 func (l *List) build(p *feedParser) error {
-	n := uint32(len(p.metas))
-	var multi [][]uint32
-	multiIdx := map[string]uint32{}
+	metas := p.metas.vals
+	n := uint32(len(metas))
+	// Payloads below n are single entries; the others number the sets of
+	// entries that cover an interval together.
+	var multi interner[idSet]
 	set, err := p.b.Build(func(ids []uint32) (uint32, bool) {
 		if len(ids) == 1 {
 			return ids[0], true
 		}
-		k := fmt.Sprint(ids)
-		if i, ok := multiIdx[k]; ok {
-			return i, true
-		}
-		i := n + uint32(len(multi))
-		multi = append(multi, slices.Clone(ids))
-		multiIdx[k] = i
-		return i, true
+		return n + multi.id(idSetOf(ids)), true
 	})
 	if err != nil {
 		return err
 	}
 	l.set = set
-	l.evidence = make([][]reputation.Evidence, int(n)+len(multi))
+	l.evidence = make([][]reputation.Evidence, int(n)+len(multi.vals))
 	l.reasons = make([]string, len(l.evidence))
-	for i, m := range p.metas {
+	for i, m := range metas {
 		l.evidence[i] = []reputation.Evidence{l.evidenceOf(m)}
 		l.reasons[i] = reasonOf(m)
 	}
-	for j, ids := range multi {
+	for j, ids := range multi.vals {
 		var evs []reputation.Evidence
 		var rs []string
-		for _, id := range ids {
-			e := l.evidenceOf(p.metas[id])
+		for id := range ids.all() {
+			e := l.evidenceOf(metas[id])
 			if !slices.Contains(evs, e) {
 				evs = append(evs, e)
 			}
-			if r := reasonOf(p.metas[id]); r != "" && !slices.Contains(rs, r) {
+			if r := reasonOf(metas[id]); r != "" && !slices.Contains(rs, r) {
 				rs = append(rs, r)
 			}
 		}
@@ -386,7 +318,7 @@ func (l *List) evidenceOf(m entryMeta) reputation.Evidence {
 		case FormatDROP:
 			e.Category, e.Severity, e.Scope = "hijacked", reputation.SeverityCritical, reputation.ScopeRange
 		default:
-			e.Category, e.Severity, e.Scope = "listed", reputation.SeverityMedium, reputation.ScopeRange
+			e.Category, e.Severity, e.Scope = reputation.DefaultCategory, reputation.DefaultSeverity, reputation.ScopeRange
 			if m.single {
 				e.Scope = reputation.ScopeAddress
 			}
@@ -453,13 +385,10 @@ func (l *List) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation.M
 
 func lookupPrefix(set *ipset.Set, p netip.Prefix, listing func(uint32) reputation.Listing) ([]reputation.Match, error) {
 	if !p.IsValid() {
-		return nil, fmt.Errorf("%w: invalid prefix", ErrSyntax)
+		return nil, lineErrorf(ErrSyntax, "invalid prefix")
 	}
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	p = p.Masked()
-	first, last := p.Addr(), ipset.LastAddr(p)
+	r := prefix.RangeOf(prefix.Unmap(p))
+	first, last := r.From(), r.To()
 	var buf [4]ipset.Interval
 	ivs := set.AppendOverlapping(buf[:0], first, last)
 	if len(ivs) == 0 {
@@ -469,7 +398,9 @@ func lookupPrefix(set *ipset.Set, p netip.Prefix, listing func(uint32) reputatio
 	for _, iv := range ivs {
 		lst := listing(iv.Payload)
 		if !first.Less(iv.From) && !iv.To.Less(last) {
-			out = append(out, reputation.Match{Prefix: ipset.Widest(p, iv.From, iv.To), Listing: lst})
+			// The widest block of the extent that holds first holds all of p.
+			w, _ := prefix.RangeFrom(iv.From, iv.To).WidestPrefix(first)
+			out = append(out, reputation.Match{Prefix: w, Listing: lst})
 			continue
 		}
 		from, to := iv.From, iv.To
@@ -480,7 +411,7 @@ func lookupPrefix(set *ipset.Set, p netip.Prefix, listing func(uint32) reputatio
 			to = last
 		}
 		var pbuf [8]netip.Prefix
-		for _, q := range ipset.AppendPrefixes(pbuf[:0], from, to) {
+		for _, q := range prefix.RangeFrom(from, to).AppendPrefixes(pbuf[:0]) {
 			out = append(out, reputation.Match{Prefix: q, Listing: lst})
 		}
 	}
@@ -505,109 +436,4 @@ func (l *List) All() func(yield func(Entry) bool) {
 			}
 		}
 	}
-}
-
-// limitedReader reads at most n bytes and records whether r had more.
-type limitedReader struct {
-	r    io.Reader
-	n    int64
-	over bool
-}
-
-func (lr *limitedReader) Read(p []byte) (int, error) {
-	if lr.n <= 0 {
-		// Probe one byte to tell "exactly n" from "more than n".
-		var one [1]byte
-		k, err := lr.r.Read(one[:])
-		if k > 0 {
-			lr.over = true
-			return 0, ErrTooLarge
-		}
-		if err == nil {
-			err = io.ErrNoProgress
-		}
-		return 0, err
-	}
-	if int64(len(p)) > lr.n {
-		p = p[:lr.n]
-	}
-	k, err := lr.r.Read(p)
-	lr.n -= int64(k)
-	return k, err
-}
-
-// readLines calls fn for each line of br without its line ending, with its
-// 1-based number. A line longer than maxLine is passed truncated to 80 bytes
-// with long set; the rest of it is skipped. An error from fn stops the read.
-func readLines(br *bufio.Reader, maxLine int, fn func(n int, line []byte, long bool) error) error {
-	n := 0
-	var long []byte
-	for {
-		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			if long == nil {
-				long = append([]byte(nil), line[:min(len(line), 80)]...)
-			}
-			continue
-		}
-		if len(line) > 0 || long != nil {
-			n++
-			var ferr error
-			switch trimmed := bytes.TrimRight(line, "\r\n"); {
-			case long != nil:
-				ferr = fn(n, long, true)
-				long = nil
-			case len(trimmed) > maxLine:
-				ferr = fn(n, trimmed[:min(len(trimmed), 80)], true)
-			default:
-				ferr = fn(n, trimmed, false)
-			}
-			if ferr != nil {
-				return ferr
-			}
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-	}
-}
-
-// newLineReader returns a buffered reader for lines of up to maxLine bytes.
-func newLineReader(r io.Reader, maxLine int) *bufio.Reader {
-	return bufio.NewReaderSize(r, max(64<<10, maxLine+2))
-}
-
-// errList collects parse errors.
-type errList struct {
-	name   string
-	strict bool
-	errs   []error
-	more   int
-}
-
-func (e *errList) add(n int, line []byte, err error) error {
-	text := line
-	if len(text) > 80 {
-		text = text[:80]
-	}
-	pe := &ParseError{Name: e.name, Line: n, Text: string(text), Err: err}
-	if e.strict {
-		return pe
-	}
-	if len(e.errs) < MaxParseErrors {
-		e.errs = append(e.errs, pe)
-	} else {
-		e.more++
-	}
-	return nil
-}
-
-func (e *errList) err() error {
-	if e.more > 0 {
-		return errors.Join(append(e.errs, fmt.Errorf("sources: %s: %d more malformed lines", e.name, e.more))...)
-	}
-	return errors.Join(e.errs...)
 }

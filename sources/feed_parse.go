@@ -2,30 +2,29 @@ package sources
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
 )
 
 // feedParser turns feed lines into spans of an ipset.Builder whose ids are
 // indices into metas.
 type feedParser struct {
-	name    string
-	format  Format
-	b       ipset.Builder
-	metas   []entryMeta
-	metaIdx map[entryMeta]uint32
-	meta    FeedMeta
+	name   string
+	format Format
+	b      ipset.Builder
+	metas  interner[entryMeta]
+	meta   FeedMeta
 }
 
 func (p *feedParser) line(raw []byte) error {
 	if !utf8.Valid(raw) {
-		return fmt.Errorf("%w: not UTF-8 text", ErrSyntax)
+		return lineErrorf(ErrSyntax, "not UTF-8 text")
 	}
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s[0] == '#' {
@@ -52,17 +51,17 @@ func (p *feedParser) line(raw []byte) error {
 			addr, count, ok = strings.Cut(s, " ")
 		}
 		if !ok {
-			return fmt.Errorf("%w: missing count", ErrSyntax)
+			return lineErrorf(ErrSyntax, "missing count")
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(count))
 		if err != nil || n < 0 || n > 1<<30 {
-			return fmt.Errorf("%w: bad count %q", ErrSyntax, strings.TrimSpace(count))
+			return lineErrorf(ErrSyntax, "bad count %q", strings.TrimSpace(count))
 		}
 		return p.add(strings.TrimSpace(addr), entryMeta{count: n})
 	default:
 		s = stripComment(s)
 		if f := strings.Fields(s); len(f) != 1 {
-			return fmt.Errorf("%w: unexpected text after address", ErrSyntax)
+			return lineErrorf(ErrSyntax, "unexpected text after address")
 		}
 		return p.add(s, entryMeta{})
 	}
@@ -105,7 +104,7 @@ type dropRecord struct {
 func (p *feedParser) dropJSON(s string) error {
 	var rec dropRecord
 	if err := json.Unmarshal([]byte(s), &rec); err != nil {
-		return fmt.Errorf("%w: %v", ErrSyntax, err)
+		return lineErrorf(ErrSyntax, "%v", err)
 	}
 	if rec.Type == "metadata" {
 		if rec.Timestamp > 0 {
@@ -117,13 +116,13 @@ func (p *feedParser) dropJSON(s string) error {
 		return nil
 	}
 	if rec.Type != "" {
-		return fmt.Errorf("%w: unknown record type %q", ErrSyntax, rec.Type)
+		return lineErrorf(ErrSyntax, "unknown record type %q", rec.Type)
 	}
 	if rec.CIDR == "" {
-		return fmt.Errorf("%w: record without cidr", ErrSyntax)
+		return lineErrorf(ErrSyntax, "record without cidr")
 	}
 	if _, err := netip.ParsePrefix(rec.CIDR); err != nil {
-		return fmt.Errorf("%w: %v", ErrSyntax, err)
+		return lineErrorf(ErrSyntax, "%v", err)
 	}
 	return p.add(rec.CIDR, entryMeta{id: rec.SBLID, rir: rec.RIR})
 }
@@ -135,13 +134,7 @@ func (p *feedParser) add(s string, m entryMeta) error {
 		return err
 	}
 	m.single = !strings.ContainsAny(s, "/-")
-	id, ok := p.metaIdx[m]
-	if !ok {
-		id = uint32(len(p.metas))
-		p.metas = append(p.metas, m)
-		p.metaIdx[m] = id
-	}
-	return p.b.Add(from, to, id)
+	return p.b.Add(from, to, p.metas.id(m))
 }
 
 // parseExtent parses "IP", "CIDR" or "IP-IP" into an inclusive range.
@@ -150,20 +143,17 @@ func (p *feedParser) add(s string, m entryMeta) error {
 func parseExtent(s string) (from, to netip.Addr, err error) {
 	switch {
 	case s == "":
-		return from, to, fmt.Errorf("%w: missing address", ErrSyntax)
+		return from, to, lineErrorf(ErrSyntax, "missing address")
 	case strings.Contains(s, "/"):
 		p, perr := netip.ParsePrefix(s)
 		if perr != nil {
-			return from, to, fmt.Errorf("%w: %v", ErrSyntax, perr)
+			return from, to, lineErrorf(ErrSyntax, "%v", perr)
 		}
-		if p.Addr().Is4In6() {
-			if p.Bits() < 96 {
-				return from, to, fmt.Errorf("%w: IPv4-mapped prefix shorter than /96", ErrSyntax)
-			}
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		if p.Addr().Is4In6() && p.Bits() < 96 {
+			return from, to, lineErrorf(ErrSyntax, "IPv4-mapped prefix shorter than /96")
 		}
-		p = p.Masked()
-		from, to = p.Addr(), ipset.LastAddr(p)
+		r := prefix.RangeOf(prefix.Unmap(p))
+		from, to = r.From(), r.To()
 	case strings.Contains(s, "-"):
 		a, b, _ := strings.Cut(s, "-")
 		if from, err = parseAddr(strings.TrimSpace(a)); err != nil {
@@ -173,10 +163,10 @@ func parseExtent(s string) (from, to netip.Addr, err error) {
 			return from, to, err
 		}
 		if from.Is4() != to.Is4() {
-			return from, to, fmt.Errorf("%w: range mixes address families", ErrSyntax)
+			return from, to, lineErrorf(ErrSyntax, "range mixes address families")
 		}
 		if to.Less(from) {
-			return from, to, fmt.Errorf("%w: range end before start", ErrSyntax)
+			return from, to, lineErrorf(ErrSyntax, "range end before start")
 		}
 	default:
 		if from, err = parseAddr(s); err != nil {
@@ -184,8 +174,7 @@ func parseExtent(s string) (from, to netip.Addr, err error) {
 		}
 		to = from
 	}
-	if from == netip.IPv4Unspecified() && to == netip.MustParseAddr("255.255.255.255") ||
-		from == netip.IPv6Unspecified() && to == ipset.LastAddr(netip.PrefixFrom(from, 0)) {
+	if p, ok := prefix.RangeFrom(from, to).Prefix(); ok && p.Bits() == 0 {
 		return from, to, ErrWholeSpace
 	}
 	return from, to, nil
@@ -194,10 +183,10 @@ func parseExtent(s string) (from, to netip.Addr, err error) {
 func parseAddr(s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return a, fmt.Errorf("%w: %v", ErrSyntax, err)
+		return a, lineErrorf(ErrSyntax, "%v", err)
 	}
 	if a.Zone() != "" {
-		return a, fmt.Errorf("%w: zoned address", ErrSyntax)
+		return a, lineErrorf(ErrSyntax, "zoned address")
 	}
 	return a.Unmap(), nil
 }

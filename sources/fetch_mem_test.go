@@ -130,7 +130,11 @@ func TestFetchMemoryHelper(t *testing.T) {
 // larger than the cap each add less than twice the good list's heap plus a
 // small constant to the process's RSS, while the good list stays served.
 // The issue measured 1.27 GB, 1.46 GB and 751 MB for the unscaled inputs
-// with a 256 MiB byte cap and no entry cap.
+// with a 256 MiB byte cap and no entry cap. The helpers run one at a time
+// (so not parallel subtests): three memory-heavy processes at once could
+// push each other into swap on a small machine.
+//
+//nolint:tparallel // see above
 func TestFetchPeakMemory(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS != "linux" {

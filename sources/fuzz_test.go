@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources"
 )
@@ -33,7 +34,7 @@ func writeList(l *sources.List, f sources.Format) string {
 					}
 				}
 			} else {
-				for _, p := range prefixesOf(e.From, e.To) {
+				for p := range prefix.RangeFrom(e.From, e.To).Prefixes() {
 					exts = append(exts, p.String())
 				}
 				if f != sources.FormatDROP && len(exts) == 1 && e.From == e.To {
@@ -55,35 +56,6 @@ func writeList(l *sources.List, f sources.Format) string {
 		}
 	}
 	return b.String()
-}
-
-func prefixesOf(from, to netip.Addr) []netip.Prefix {
-	var out []netip.Prefix
-	for {
-		bits := from.BitLen()
-		for bits > 0 {
-			p, _ := from.Prefix(bits - 1)
-			if p.Addr() != from || to.Less(lastOf(p)) {
-				break
-			}
-			bits--
-		}
-		p := netip.PrefixFrom(from, bits)
-		out = append(out, p)
-		if lastOf(p) == to {
-			return out
-		}
-		from = lastOf(p).Next()
-	}
-}
-
-func lastOf(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 type entryView struct {

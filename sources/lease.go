@@ -1,10 +1,8 @@
 package sources
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"net/netip"
@@ -12,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
 )
 
@@ -32,11 +31,11 @@ func ParseASN(s string) (uint32, error) {
 		t = t[2:]
 	}
 	if !isDigits(t) {
-		return 0, fmt.Errorf("%w: bad AS number %q (want AS64500 or 64500)", ErrSyntax, s)
+		return 0, lineErrorf(ErrSyntax, "bad AS number %q (want AS64500 or 64500)", s)
 	}
 	n, err := strconv.ParseUint(t, 10, 32)
 	if err != nil {
-		return 0, fmt.Errorf("%w: bad AS number %q (want at most 4294967295)", ErrSyntax, s)
+		return 0, lineErrorf(ErrSyntax, "bad AS number %q (want at most 4294967295)", s)
 	}
 	return uint32(n), nil
 }
@@ -157,66 +156,6 @@ func trimCap[T any](s []T) []T {
 	return slices.Clip(s)
 }
 
-// loader is the common preamble of the line-oriented lease-check loaders:
-// size cap, line cap, format check, parse-error collection.
-type loader struct {
-	name    string
-	maxLine int
-	lr      *limitedReader
-	br      *bufio.Reader
-	errs    *errList
-	kind    fileKind // what the head looked like
-}
-
-// newLoader wraps r with the size cap and checks from its first bytes that
-// it is of one of the wanted kinds; a file that looks like another known kind
-// is refused with [ErrWrongFormat]. An unrecognisable head passes: its lines
-// then fail one by one with parse errors.
-func newLoader(r io.Reader, name string, maxBytes int64, maxLine int, strict bool, want ...fileKind) (*loader, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
-	if maxLine <= 0 {
-		maxLine = DefaultMaxLineBytes
-	}
-	ld := &loader{name: name, maxLine: maxLine, lr: &limitedReader{r: r, n: maxBytes}, errs: &errList{name: name, strict: strict}}
-	ld.br = newLineReader(ld.lr, maxLine)
-	head, err := ld.br.Peek(8 << 10)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		if ld.lr.over {
-			return nil, ld.tooLarge(maxBytes)
-		}
-		return nil, err
-	}
-	ld.kind = sniffKind(head)
-	if ld.kind != kindUnknown && !slices.Contains(want, ld.kind) {
-		return nil, fmt.Errorf("%w: %s looks like %v; want %v", ErrWrongFormat, name, ld.kind, want[0])
-	}
-	return ld, nil
-}
-
-func (ld *loader) tooLarge(maxBytes int64) error {
-	return fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, ld.name, maxBytes)
-}
-
-// lines calls fn for every line; a malformed line (fn's error, or too long)
-// becomes a ParseError.
-func (ld *loader) lines(fn func(n int, line []byte) error) error {
-	err := readLines(ld.br, ld.maxLine, func(n int, line []byte, long bool) error {
-		if long {
-			return ld.errs.add(n, line, fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, ld.maxLine))
-		}
-		if err := fn(n, line); err != nil {
-			return ld.errs.add(n, line, err)
-		}
-		return nil
-	})
-	if ld.lr.over {
-		return fmt.Errorf("%w: %s is larger than the size cap", ErrTooLarge, ld.name)
-	}
-	return err
-}
-
 // pkey is a CIDR prefix in 18 bytes (a netip.Prefix takes 32), so that
 // tables of a million routes stay small.
 type pkey struct {
@@ -308,7 +247,8 @@ func buildNested[T any](recs []T, key func(T) pkey) (*nested, error) {
 		}
 		n.parent = append(n.parent, par)
 		stack = append(stack, g)
-		if err := b.AddPrefix(k.prefix(), uint32(g)); err != nil {
+		r := prefix.RangeOf(k.prefix())
+		if err := b.Add(r.From(), r.To(), uint32(g)); err != nil {
 			return nil, err
 		}
 	}
@@ -341,10 +281,7 @@ func (n *nested) records(g int32) (from, to int) { return int(n.first[g]), int(n
 // prefix turned into its IPv4 form.
 func canonicalBlock(p netip.Prefix) (netip.Prefix, error) {
 	if !p.IsValid() {
-		return p, fmt.Errorf("%w: invalid prefix", ErrSyntax)
+		return p, lineErrorf(ErrSyntax, "invalid prefix")
 	}
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p.Masked(), nil
+	return prefix.Unmap(p).Masked(), nil
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -119,34 +118,17 @@ func ReadMirror(r io.Reader, cfg MirrorConfig) (*Mirror, error) {
 	if name == "" {
 		name = string(cfg.Type)
 	}
-	maxBytes := cfg.MaxBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
-	maxLine := cfg.MaxLineBytes
-	if maxLine <= 0 {
-		maxLine = DefaultMaxLineBytes
-	}
-	p := newZoneParser(cfg.Type)
-	errs := &errList{name: name, strict: cfg.Strict}
-	lr := &limitedReader{r: r, n: maxBytes}
-	err := readLines(newLineReader(lr, maxLine), maxLine, func(n int, line []byte, long bool) error {
-		if long {
-			return errs.add(n, line, fmt.Errorf("%w (limit %d bytes)", ErrLineTooLong, maxLine))
-		}
-		if err := p.line(string(line)); err != nil {
-			return errs.add(n, line, err)
-		}
-		return nil
-	})
-	if lr.over {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, name, maxBytes)
-	}
+	p := newRbldnsdParser(cfg.Type)
+	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict)
 	if err != nil {
 		return nil, err
 	}
+	if err := ld.lines(func(_ int, line []byte) error { return p.line(string(line)) }); err != nil {
+		return nil, err
+	}
+	parseErrs := ld.errs.err()
 	if p.entries == 0 {
-		return nil, errors.Join(fmt.Errorf("%w: zone %s", ErrEmpty, name), errs.err())
+		return nil, errors.Join(fmt.Errorf("%w: zone %s", ErrEmpty, name), parseErrs)
 	}
 	m := &Mirror{name: name, typ: cfg.Type, zone: cfg.Zone, vars: p.vars, base: p.base, ttl: p.ttl, entries: p.entries}
 	if m.ttl == 0 {
@@ -155,26 +137,27 @@ func ReadMirror(r io.Reader, cfg MirrorConfig) (*Mirror, error) {
 	if err := m.build(p); err != nil {
 		return nil, fmt.Errorf("sources: zone %s: %w", name, err)
 	}
-	return m, errs.err()
+	return m, parseErrs
 }
 
 // build resolves the pieces with rbldnsd's precedence into the interval set.
-func (m *Mirror) build(p *zoneParser) error {
-	rrs := p.rrs
+func (m *Mirror) build(p *rbldnsdParser) error {
+	rrs := p.rrs.vals
 	if p.tset() {
 		rrs = []rrValue{p.tsetRR()}
 	}
-	var sets [][]int32
-	setIdx := map[string]uint32{}
-	var pick []int32
+	pieces := p.pieces.vals
+	// A payload numbers the set of values served for an interval.
+	var sets interner[idSet]
+	var pick []uint32
 	set, err := p.b.Build(func(ids []uint32) (uint32, bool) {
 		best := int16(1 << 14)
 		for _, id := range ids {
-			best = min(best, p.pieces[id].level)
+			best = min(best, pieces[id].level)
 		}
 		pick = pick[:0]
 		for _, id := range ids {
-			pc := p.pieces[id]
+			pc := pieces[id]
 			if pc.level != best {
 				continue
 			}
@@ -184,28 +167,21 @@ func (m *Mirror) build(p *zoneParser) error {
 			if p.tset() {
 				pc.rr = 0
 			}
-			if !slices.Contains(pick, pc.rr) {
-				pick = append(pick, pc.rr)
+			if rr := uint32(pc.rr); !slices.Contains(pick, rr) {
+				pick = append(pick, rr)
 			}
 		}
 		slices.Sort(pick)
-		k := fmt.Sprint(pick)
-		if i, ok := setIdx[k]; ok {
-			return i, true
-		}
-		i := uint32(len(sets))
-		sets = append(sets, slices.Clone(pick))
-		setIdx[k] = i
-		return i, true
+		return sets.id(idSetOf(pick)), true
 	})
 	if err != nil {
 		return err
 	}
 	m.set = set
-	m.answers = make([]answer, len(sets))
-	for i, s := range sets {
+	m.answers = make([]answer, len(sets.vals))
+	for i, s := range sets.vals {
 		var an answer
-		for _, r := range s {
+		for r := range s.all() {
 			v := rrs[r]
 			var b [4]byte
 			binary.BigEndian.PutUint32(b[:], v.a)
@@ -331,7 +307,7 @@ func (m *Mirror) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation
 		return nil, fmt.Errorf("sources: zone %s: %w", m.name, err)
 	}
 	if !p.IsValid() {
-		return nil, fmt.Errorf("%w: invalid prefix", ErrSyntax)
+		return nil, lineErrorf(ErrSyntax, "invalid prefix")
 	}
 	if err := m.family(p.Addr().Unmap()); err != nil {
 		return nil, err
@@ -361,337 +337,4 @@ func (m *Mirror) LookupPrefix(ctx context.Context, p netip.Prefix) ([]reputation
 func mustPayload(s *ipset.Set, a netip.Addr) uint32 {
 	p, _ := s.Lookup(a)
 	return p
-}
-
-// piece is one octet-level part (ip4set) or one prefix (tries, tsets) of
-// an entry; rr < 0 marks an exclusion. Lower levels win.
-type piece struct {
-	level int16
-	rr    int32
-}
-
-// zoneParser reads the lines of one rbldnsd data file.
-type zoneParser struct {
-	typ      Dataset
-	b        ipset.Builder
-	pieces   []piece
-	pieceIdx map[piece]uint32
-	rrs      []rrValue
-	rrIdx    map[rrValue]int32
-	def      rrValue
-	defSet   bool // ip4tset/ip6tset: the first ":" line was seen
-	vars     [10]string
-	base     string
-	baseSet  bool
-	ttl      time.Duration
-	maxRange uint64 // $MAXRANGE4 in addresses; 0 means none
-	seen     map[netip.Prefix]bool
-	entries  int
-}
-
-// globalDefault is rbldnsd's value when no ":" line applies: 127.0.0.2 and
-// no TXT.
-var globalDefault = rrValue{a: 0x7f000002}
-
-func newZoneParser(t Dataset) *zoneParser {
-	return &zoneParser{typ: t, pieceIdx: map[piece]uint32{}, rrIdx: map[rrValue]int32{}, def: globalDefault, seen: map[netip.Prefix]bool{}}
-}
-
-func (p *zoneParser) tset() bool { return p.typ == DatasetIP4TSet || p.typ == DatasetIP6TSet }
-
-func (p *zoneParser) tsetRR() rrValue {
-	if p.defSet {
-		return p.def
-	}
-	return globalDefault
-}
-
-func (p *zoneParser) rr(v rrValue) int32 {
-	if i, ok := p.rrIdx[v]; ok {
-		return i
-	}
-	i := int32(len(p.rrs))
-	p.rrs = append(p.rrs, v)
-	p.rrIdx[v] = i
-	return i
-}
-
-func (p *zoneParser) add(from, to netip.Addr, pc piece) error {
-	id, ok := p.pieceIdx[pc]
-	if !ok {
-		id = uint32(len(p.pieces))
-		p.pieces = append(p.pieces, pc)
-		p.pieceIdx[pc] = id
-	}
-	return p.b.Add(from, to, id)
-}
-
-var (
-	errInvalidAddress = fmt.Errorf("%w: invalid address", ErrSyntax)
-	errInvalidValue   = fmt.Errorf("%w: invalid A or TXT value", ErrSyntax)
-)
-
-func (p *zoneParser) line(s string) error {
-	s = strings.Trim(s, " \t\r")
-	if s == "" {
-		return nil
-	}
-	if s[0] == '$' || ((isCommentByte(s[0]) || s[0] == ':') && len(s) > 1 && s[1] == '$') {
-		if s[0] != '$' {
-			s = s[1:]
-		}
-		return p.special(s[1:])
-	}
-	if isCommentByte(s[0]) {
-		return nil
-	}
-	if s[0] == ':' && !(p.typ == DatasetIP6Trie && strings.HasPrefix(s, "::")) {
-		if p.tset() && p.defSet {
-			return nil
-		}
-		v, ok := parseATXT(s, globalDefault)
-		if !ok {
-			return errInvalidValue
-		}
-		p.def, p.defSet = v, true
-		return nil
-	}
-	excl := s[0] == '!'
-	if excl {
-		if p.typ == DatasetIP4TSet {
-			return errInvalidAddress
-		}
-		s = skipSpace(s[1:])
-	}
-	var (
-		from, to netip.Addr
-		level    int16
-		rest     string
-	)
-	switch p.typ {
-	case DatasetIP4Set, DatasetIP4Trie:
-		var a, b uint32
-		var bits int
-		if p.typ == DatasetIP4Set {
-			a, b, bits, rest = ip4range(s)
-			if bits == 0 {
-				bits = -1 // ip4set refuses /0
-			}
-		} else {
-			a, bits, rest = ip4cidr(s)
-			b = a | ^ip4mask(bits)
-		}
-		if bits < 0 || !tailOK(rest) {
-			return errInvalidAddress
-		}
-		if a&^ip4mask(bits) != 0 {
-			return fmt.Errorf("%w: invalid range (non-zero host part)", ErrSyntax)
-		}
-		if p.maxRange != 0 && p.maxRange <= uint64(b-a) {
-			return fmt.Errorf("%w: range larger than $MAXRANGE4", ErrSyntax)
-		}
-		rr, err := p.value(rest, excl)
-		if err != nil {
-			return err
-		}
-		p.entries++
-		if p.typ == DatasetIP4Trie {
-			pfx := netip.PrefixFrom(u32Addr(a), bits)
-			if p.seen[pfx] {
-				return fmt.Errorf("%w: duplicated entry for %s", ErrSyntax, pfx)
-			}
-			p.seen[pfx] = true
-			return p.add(u32Addr(a), u32Addr(b), piece{level: int16(32 - bits), rr: rr})
-		}
-		var addErr error
-		expandIP4(a, b, func(idx int, start, count uint32) {
-			step := uint64(1) << (8 * idx)
-			last := uint64(start) + uint64(count)*step - 1
-			if err := p.add(u32Addr(start), u32Addr(uint32(last)), piece{level: int16(idx), rr: rr}); err != nil && addErr == nil {
-				addErr = err
-			}
-		})
-		return addErr
-	case DatasetIP4TSet:
-		a, bits, rest := ip4prefix(s)
-		if bits != 32 || !tailOK(rest) {
-			return errInvalidAddress
-		}
-		p.entries++
-		return p.add(u32Addr(a), u32Addr(a), piece{level: 0, rr: 0})
-	case DatasetIP6Trie:
-		a, bits, rest := ip6cidr(s)
-		if bits < 0 || !tailOK(rest) {
-			return errInvalidAddress
-		}
-		if ip6mask(&a, bits) {
-			return fmt.Errorf("%w: invalid range (non-zero host part)", ErrSyntax)
-		}
-		rr, err := p.value(rest, excl)
-		if err != nil {
-			return err
-		}
-		pfx := netip.PrefixFrom(netip.AddrFrom16(a), bits)
-		p.entries++
-		if p.seen[pfx] {
-			return fmt.Errorf("%w: duplicated entry for %s", ErrSyntax, pfx)
-		}
-		p.seen[pfx] = true
-		from, to, level = pfx.Addr(), ipset.LastAddr(pfx), int16(128-bits)
-		return p.add(from, to, piece{level: level, rr: rr})
-	case DatasetIP6TSet:
-		a, bits, rest := ip6prefix(s)
-		if bits < 0 || !tailOK(rest) {
-			return errInvalidAddress
-		}
-		want := 64
-		if excl {
-			want = 128
-		}
-		if bits != want {
-			return fmt.Errorf("%w: invalid address (should be %d bits)", ErrSyntax, want)
-		}
-		pfx := netip.PrefixFrom(netip.AddrFrom16(a), bits)
-		p.entries++
-		rr := int32(0)
-		if excl {
-			rr = -1
-		}
-		return p.add(pfx.Addr(), ipset.LastAddr(pfx), piece{level: int16(128 - bits), rr: rr})
-	}
-	return errInvalidAddress
-}
-
-// tailOK reports whether what follows an address may: nothing, space, a
-// comment or a ":" value.
-func tailOK(rest string) bool {
-	return rest == "" || isSpaceByte(rest[0]) || isCommentByte(rest[0]) || rest[0] == ':'
-}
-
-// value returns the rr index for the text after an entry's address, or -1
-// for an exclusion.
-func (p *zoneParser) value(rest string, excl bool) (int32, error) {
-	if excl {
-		return -1, nil
-	}
-	rest = skipSpace(rest)
-	if rest == "" || isCommentByte(rest[0]) {
-		return p.rr(p.def), nil
-	}
-	v, ok := parseATXT(rest, p.def)
-	if !ok {
-		return 0, errInvalidValue
-	}
-	return p.rr(v), nil
-}
-
-func u32Addr(u uint32) netip.Addr {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], u)
-	return netip.AddrFrom4(b)
-}
-
-// expandIP4 splits a..b into octet-aligned runs the way rbldnsd's ip4set
-// does: fn(idx, start, count) adds count blocks of 256^idx addresses.
-func expandIP4(a, b uint32, fn func(idx int, start, count uint32)) {
-	for _, bits := range []uint{0, 8, 16} {
-		idx := int(bits / 8)
-		if a|255 >= b {
-			if b-a == 255 {
-				fn(idx+1, a<<bits, 1)
-			} else {
-				fn(idx, a<<bits, b-a+1)
-			}
-			return
-		}
-		if a&255 != 0 {
-			fn(idx, a<<bits, 256-(a&255))
-			a = a>>8 + 1
-		} else {
-			a >>= 8
-		}
-		if b&255 != 255 {
-			fn(idx, (b&^255)<<bits, b&255+1)
-			b = b>>8 - 1
-		} else {
-			b >>= 8
-		}
-	}
-	fn(3, a<<24, b-a+1)
-}
-
-// special handles a "$" line (s is what follows the "$").
-func (p *zoneParser) special(s string) error {
-	word, rest, _ := strings.Cut(s, " ")
-	if i := strings.IndexByte(word, '\t'); i >= 0 {
-		word, rest = s[:i], s[i+1:]
-	}
-	rest = skipSpace(rest)
-	switch {
-	case len(word) == 1 && isDigit(word[0]):
-		if rest == "" {
-			return fmt.Errorf("%w: empty substitution variable", ErrSyntax)
-		}
-		if p.vars[word[0]-'0'] == "" {
-			p.vars[word[0]-'0'] = rest
-		}
-	case word == "=":
-		if rest == "" {
-			return fmt.Errorf("%w: empty base template", ErrSyntax)
-		}
-		if !p.baseSet {
-			p.base, p.baseSet = rest, true
-		}
-	case strings.EqualFold(word, "TTL"):
-		t, err := parseRbldnsdTime(rest)
-		if err != nil {
-			return err
-		}
-		p.ttl = t
-	case strings.EqualFold(word, "MAXRANGE4"):
-		var n uint64
-		if b, ok := strings.CutPrefix(rest, "/"); ok {
-			bits, err := strconv.Atoi(b)
-			if err != nil || bits < 1 || bits > 32 {
-				return fmt.Errorf("%w: bad $MAXRANGE4", ErrSyntax)
-			}
-			n = 1 << (32 - bits)
-		} else {
-			v, err := strconv.ParseUint(rest, 10, 32)
-			if err != nil || v == 0 {
-				return fmt.Errorf("%w: bad $MAXRANGE4", ErrSyntax)
-			}
-			n = v
-		}
-		if p.maxRange == 0 || n < p.maxRange {
-			p.maxRange = n
-		}
-	}
-	// $SOA, $NS, $TIMESTAMP and unknown specials are accepted and ignored.
-	return nil
-}
-
-// parseRbldnsdTime parses "35m", "1h", "3600", "1w" (s, m, h, d, w units).
-func parseRbldnsdTime(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	unit := time.Second
-	if s != "" {
-		switch s[len(s)-1] {
-		case 's', 'S':
-			s = s[:len(s)-1]
-		case 'm', 'M':
-			unit, s = time.Minute, s[:len(s)-1]
-		case 'h', 'H':
-			unit, s = time.Hour, s[:len(s)-1]
-		case 'd', 'D':
-			unit, s = 24*time.Hour, s[:len(s)-1]
-		case 'w', 'W':
-			unit, s = 7*24*time.Hour, s[:len(s)-1]
-		}
-	}
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("%w: bad time %q", ErrSyntax, s)
-	}
-	return time.Duration(n) * unit, nil
 }

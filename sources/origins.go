@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -113,7 +114,7 @@ var (
 // exceeds the size cap ([ErrTooLarge]), when it is a file of another known
 // kind ([ErrWrongFormat]), or when no line is usable ([ErrEmpty]).
 func ReadOrigins(r io.Reader, cfg OriginsConfig) (*Origins, error) {
-	name := cmpOr(cfg.Name, DefaultOriginsName)
+	name := cmp.Or(cfg.Name, DefaultOriginsName)
 	size := sizeHint(r)
 	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict, kindPfx2as)
 	if err != nil {
@@ -130,22 +131,22 @@ func ReadOrigins(r io.Reader, cfg OriginsConfig) (*Origins, error) {
 		a, rest, ok1 := bytes.Cut(line, []byte{'\t'})
 		l, asns, ok2 := bytes.Cut(rest, []byte{'\t'})
 		if !ok1 || !ok2 {
-			return fmt.Errorf("%w: want prefix<TAB>length<TAB>origin", ErrSyntax)
+			return lineErrorf(ErrSyntax, "want prefix<TAB>length<TAB>origin")
 		}
 		addr, err := netip.ParseAddr(string(a))
 		if err != nil || addr.Zone() != "" {
-			return fmt.Errorf("%w: bad prefix %q", ErrSyntax, a)
+			return lineErrorf(ErrSyntax, "bad prefix %q", a)
 		}
 		bits, err := strconv.Atoi(string(l))
 		if err != nil || bits < 1 || bits > addr.BitLen() {
-			return fmt.Errorf("%w: bad length %q", ErrSyntax, l)
+			return lineErrorf(ErrSyntax, "bad length %q", l)
 		}
 		p := netip.PrefixFrom(addr, bits)
 		if p.Masked() != p {
-			return fmt.Errorf("%w: %s has host bits set (want %s)", ErrSyntax, p, p.Masked())
+			return lineErrorf(ErrSyntax, "%s has host bits set (want %s)", p, p.Masked())
 		}
 		if addr.Is4In6() {
-			return fmt.Errorf("%w: IPv4-mapped prefix %s", ErrSyntax, p)
+			return lineErrorf(ErrSyntax, "IPv4-mapped prefix %s", p)
 		}
 		if asn, ok := parseDigits(asns); ok {
 			o.routes = append(o.routes, route{key: pkeyOf(p), asn: asn})

@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources/internal/ipset"
 )
@@ -39,9 +41,11 @@ type rirMeta struct {
 	opaque               uint32 // index into strs
 }
 
-// rirStatuses are the statuses a record may have; the first two are
+// rirStatuses returns the statuses a record may have; the first two are
 // delegated space.
-var rirStatuses = [...]string{"allocated", "assigned", "available", "reserved", "ianapool", "ietf"}
+func rirStatuses() [6]string {
+	return [...]string{"allocated", "assigned", "available", "reserved", "ianapool", "ietf"}
+}
 
 // RIRStats is the address space of the RIR delegated statistics files
 // ("delegated-<rir>-extended-latest") held in memory. It implements
@@ -92,7 +96,7 @@ var (
 // kind, such as VRPs or a pfx2as table ([ErrWrongFormat]), or when no record
 // is usable ([ErrEmpty]).
 func ReadRIRStats(r io.Reader, cfg RIRStatsConfig) (*RIRStats, error) {
-	name := cmpOr(cfg.Name, DefaultRIRStatsName)
+	name := cmp.Or(cfg.Name, DefaultRIRStatsName)
 	b := &rirBuilder{metaIdx: map[rirMeta]uint32{}, strIdx: map[string]uint32{"": 0}, strs: []string{""}}
 	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict, kindRIRStats)
 	if err != nil {
@@ -161,54 +165,54 @@ func (b *rirBuilder) line(_ int, raw []byte) error {
 	case len(f) == 7 && isVersion(f[0]):
 		return nil // version line
 	case len(f) < 7:
-		return fmt.Errorf("%w: want registry|cc|type|start|value|date|status, found %d fields", ErrSyntax, len(f))
+		return lineErrorf(ErrSyntax, "want registry|cc|type|start|value|date|status, found %d fields", len(f))
 	}
 	typ := strings.ToLower(f[2])
 	if typ == "asn" {
 		return nil
 	}
 	if typ != "ipv4" && typ != "ipv6" {
-		return fmt.Errorf("%w: unknown type %q (want ipv4, ipv6 or asn)", ErrSyntax, f[2])
+		return lineErrorf(ErrSyntax, "unknown type %q (want ipv4, ipv6 or asn)", f[2])
 	}
 	start, err := netip.ParseAddr(f[3])
 	if err != nil || start.Zone() != "" || start.Is4() != (typ == "ipv4") {
-		return fmt.Errorf("%w: bad %s start %q", ErrSyntax, typ, f[3])
+		return lineErrorf(ErrSyntax, "bad %s start %q", typ, f[3])
 	}
 	var last netip.Addr
 	if typ == "ipv4" {
 		n, err := strconv.ParseUint(f[4], 10, 64)
 		if err != nil || n == 0 || n > 1<<32 {
-			return fmt.Errorf("%w: bad address count %q", ErrSyntax, f[4])
+			return lineErrorf(ErrSyntax, "bad address count %q", f[4])
 		}
 		a := start.As4()
 		u := uint64(a[0])<<24 | uint64(a[1])<<16 | uint64(a[2])<<8 | uint64(a[3])
 		if u+n-1 > 0xffffffff {
-			return fmt.Errorf("%w: %s + %d runs past 255.255.255.255", ErrSyntax, start, n)
+			return lineErrorf(ErrSyntax, "%s + %d runs past 255.255.255.255", start, n)
 		}
 		e := uint32(u + n - 1)
 		last = netip.AddrFrom4([4]byte{byte(e >> 24), byte(e >> 16), byte(e >> 8), byte(e)})
 	} else {
 		bits, err := strconv.Atoi(f[4])
 		if err != nil || bits < 1 || bits > 128 {
-			return fmt.Errorf("%w: bad prefix length %q", ErrSyntax, f[4])
+			return lineErrorf(ErrSyntax, "bad prefix length %q", f[4])
 		}
 		p := netip.PrefixFrom(start, bits)
 		if p.Masked().Addr() != start {
-			return fmt.Errorf("%w: %s/%d has host bits set", ErrSyntax, start, bits)
+			return lineErrorf(ErrSyntax, "%s/%d has host bits set", start, bits)
 		}
-		last = ipset.LastAddr(p)
+		last = prefix.RangeOf(p).To()
 	}
 	if start == netip.IPv4Unspecified() && last == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return fmt.Errorf("%w: record for all of IPv4", ErrWholeSpace)
+		return lineErrorf(ErrWholeSpace, "record for all of IPv4")
 	}
 	status := strings.ToLower(f[6])
-	if !slices.Contains(rirStatuses[:], status) {
-		return fmt.Errorf("%w: unknown status %q (want allocated, assigned, available or reserved)", ErrSyntax, f[6])
+	if statuses := rirStatuses(); !slices.Contains(statuses[:], status) {
+		return lineErrorf(ErrSyntax, "unknown status %q (want allocated, assigned, available or reserved)", f[6])
 	}
 	var date uint64
 	if f[5] != "" {
 		if len(f[5]) != 8 || !isDigits(f[5]) {
-			return fmt.Errorf("%w: bad date %q (want YYYYMMDD)", ErrSyntax, f[5])
+			return lineErrorf(ErrSyntax, "bad date %q (want YYYYMMDD)", f[5])
 		}
 		date, _ = strconv.ParseUint(f[5], 10, 32)
 	}
@@ -246,7 +250,7 @@ func (s *RIRStats) evidence(m rirMeta) (reputation.Evidence, string) {
 	}
 	id := strings.Join(slices.DeleteFunc([]string{registry, cc, date, status}, func(s string) bool { return s == "" }), " ")
 	e := reputation.Evidence{Scope: reputation.ScopeRange, ID: id}
-	if status != rirStatuses[0] && status != rirStatuses[1] {
+	if delegated := rirStatuses(); status != delegated[0] && status != delegated[1] {
 		e.Category, e.Severity = CategoryRIRUnallocated, reputation.SeverityCritical
 		return e, fmt.Sprintf("%s lists the space as %s: not delegated to anyone, so nobody can lease it", registry, status)
 	}

@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,7 +127,7 @@ var (
 // size cap ([ErrTooLarge]), no ROA at all ([ErrEmpty]) and a file of another
 // known kind ([ErrWrongFormat]).
 func ReadVRPs(r io.Reader, cfg VRPConfig) (*VRPs, error) {
-	name := cmpOr(cfg.Name, DefaultVRPName)
+	name := cmp.Or(cfg.Name, DefaultVRPName)
 	size := sizeHint(r)
 	ld, err := newLoader(r, name, cfg.MaxBytes, cfg.MaxLineBytes, cfg.Strict, kindVRPJSON, kindVRPCSV)
 	if err != nil {
@@ -165,13 +166,6 @@ func ReadVRPs(r io.Reader, cfg VRPConfig) (*VRPs, error) {
 	return v, ld.errs.err()
 }
 
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 type vrpBuilder struct {
 	name  string
 	roas  []roa
@@ -184,27 +178,27 @@ type vrpBuilder struct {
 func (b *vrpBuilder) add(asn uint32, prefix string, maxLen int, hasMax bool, ta string) error {
 	p, err := netip.ParsePrefix(prefix)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrSyntax, err)
+		return lineErrorf(ErrSyntax, "%v", err)
 	}
 	if p.Addr().Is4In6() {
-		return fmt.Errorf("%w: IPv4-mapped prefix %s", ErrSyntax, p)
+		return lineErrorf(ErrSyntax, "IPv4-mapped prefix %s", p)
 	}
 	if p != p.Masked() {
-		return fmt.Errorf("%w: prefix %s has host bits set (want %s)", ErrSyntax, p, p.Masked())
+		return lineErrorf(ErrSyntax, "prefix %s has host bits set (want %s)", p, p.Masked())
 	}
 	if p.Bits() == 0 && asn != 0 {
-		return fmt.Errorf("%w: ROA for %s", ErrWholeSpace, p)
+		return lineErrorf(ErrWholeSpace, "ROA for %s", p)
 	}
 	if !hasMax {
 		maxLen = p.Bits()
 	}
 	if maxLen < p.Bits() || maxLen > p.Addr().BitLen() {
-		return fmt.Errorf("%w: maxLength %d outside %d..%d for %s", ErrSyntax, maxLen, p.Bits(), p.Addr().BitLen(), p)
+		return lineErrorf(ErrSyntax, "maxLength %d outside %d..%d for %s", maxLen, p.Bits(), p.Addr().BitLen(), p)
 	}
 	ti, ok := b.taIdx[ta]
 	if !ok {
 		if len(b.tas) >= 1<<16 {
-			return fmt.Errorf("%w: too many trust anchors", ErrSyntax)
+			return lineErrorf(ErrSyntax, "too many trust anchors")
 		}
 		ti = uint16(len(b.tas))
 		b.tas = append(b.tas, ta)
@@ -235,7 +229,7 @@ func (b *vrpBuilder) csvLine(_ int, raw []byte) error {
 		return nil // header
 	}
 	if len(f) < 3 {
-		return fmt.Errorf("%w: want ASN,IP Prefix,Max Length[,Trust Anchor]", ErrSyntax)
+		return lineErrorf(ErrSyntax, "want ASN,IP Prefix,Max Length[,Trust Anchor]")
 	}
 	asn, err := ParseASN(f[0])
 	if err != nil {
@@ -244,7 +238,7 @@ func (b *vrpBuilder) csvLine(_ int, raw []byte) error {
 	ml := strings.TrimSpace(f[2])
 	maxLen, err := strconv.Atoi(ml)
 	if err != nil && ml != "" {
-		return fmt.Errorf("%w: bad maxLength %q", ErrSyntax, ml)
+		return lineErrorf(ErrSyntax, "bad maxLength %q", ml)
 	}
 	ta := ""
 	if len(f) > 3 {
@@ -259,7 +253,7 @@ func (b *vrpBuilder) readJSON(ld *loader) error {
 	j := &jsonReader{br: ld.br, line: 1, maxTok: ld.maxLine}
 	fail := func(err error) error {
 		if ld.lr.over {
-			return fmt.Errorf("%w: %s is larger than the size cap", ErrTooLarge, b.name)
+			return ld.tooLarge()
 		}
 		return &ParseError{Name: b.name, Line: j.line, Text: "", Err: err}
 	}
@@ -296,7 +290,7 @@ func (b *vrpBuilder) readJSON(ld *loader) error {
 					if tok, _, err = j.scalar(); err == nil {
 						hasMax = true
 						if maxLen, err = strconv.Atoi(string(tok)); err != nil {
-							bad, err = fmt.Errorf("%w: bad maxLength %q", ErrSyntax, tok), nil
+							bad, err = lineErrorf(ErrSyntax, "bad maxLength %q", tok), nil
 						}
 					}
 				case "ta":
@@ -326,9 +320,9 @@ func (b *vrpBuilder) readJSON(ld *loader) error {
 			switch {
 			case bad != nil:
 			case !hasASN:
-				bad = fmt.Errorf("%w: ROA without asn", ErrSyntax)
+				bad = lineErrorf(ErrSyntax, "ROA without asn")
 			case prefix == "":
-				bad = fmt.Errorf("%w: ROA without prefix", ErrSyntax)
+				bad = lineErrorf(ErrSyntax, "ROA without prefix")
 			default:
 				bad = b.add(asn, prefix, maxLen, hasMax, ta)
 			}

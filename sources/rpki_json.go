@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 )
 
@@ -24,7 +23,7 @@ type jsonReader struct {
 // maxJSONDepth bounds the nesting of skipped values.
 const maxJSONDepth = 64
 
-var errJSONEOF = fmt.Errorf("%w: unexpected end of JSON input", ErrSyntax)
+var errJSONEOF = lineErrorf(ErrSyntax, "unexpected end of JSON input")
 
 // next returns the next byte that is not white space.
 func (j *jsonReader) next() (byte, error) {
@@ -65,7 +64,7 @@ func (j *jsonReader) expect(want byte) error {
 		return err
 	}
 	if c != want {
-		return fmt.Errorf("%w: JSON: want %q, found %q", ErrSyntax, want, c)
+		return lineErrorf(ErrSyntax, "JSON: want %q, found %q", want, c)
 	}
 	return nil
 }
@@ -82,7 +81,7 @@ func (j *jsonReader) object(fn func(key []byte) error) error {
 	}
 	for {
 		if c != '"' {
-			return fmt.Errorf("%w: JSON: want a key, found %q", ErrSyntax, c)
+			return lineErrorf(ErrSyntax, "JSON: want a key, found %q", c)
 		}
 		key, err := j.str()
 		if err != nil {
@@ -105,7 +104,7 @@ func (j *jsonReader) object(fn func(key []byte) error) error {
 				return err
 			}
 		default:
-			return fmt.Errorf("%w: JSON: want ',' or '}', found %q", ErrSyntax, c)
+			return lineErrorf(ErrSyntax, "JSON: want ',' or '}', found %q", c)
 		}
 	}
 }
@@ -124,7 +123,7 @@ func (j *jsonReader) array(fn func() error) error {
 	}
 	for {
 		if c != '{' {
-			return fmt.Errorf("%w: JSON: want an object, found %q", ErrSyntax, c)
+			return lineErrorf(ErrSyntax, "JSON: want an object, found %q", c)
 		}
 		if err := fn(); err != nil {
 			return err
@@ -140,7 +139,7 @@ func (j *jsonReader) array(fn func() error) error {
 				return err
 			}
 		default:
-			return fmt.Errorf("%w: JSON: want ',' or ']', found %q", ErrSyntax, c)
+			return lineErrorf(ErrSyntax, "JSON: want ',' or ']', found %q", c)
 		}
 	}
 }
@@ -161,7 +160,7 @@ func (j *jsonReader) scalar() (tok []byte, str bool, err error) {
 		s, err := j.number(c)
 		return s, false, err
 	}
-	return nil, false, fmt.Errorf("%w: JSON: want a string or number, found %q", ErrSyntax, c)
+	return nil, false, lineErrorf(ErrSyntax, "JSON: want a string or number, found %q", c)
 }
 
 // str reads a string whose opening quote has been consumed. The result
@@ -179,12 +178,12 @@ func (j *jsonReader) str() ([]byte, error) {
 		}
 		for _, c := range chunk {
 			if c < 0x20 {
-				return nil, fmt.Errorf("%w: JSON: control character in string", ErrSyntax)
+				return nil, lineErrorf(ErrSyntax, "JSON: control character in string")
 			}
 		}
 		j.buf = append(j.buf, chunk...)
 		if len(j.buf) > j.maxTok+1 {
-			return nil, fmt.Errorf("%w: JSON string longer than %d bytes", ErrLineTooLong, j.maxTok)
+			return nil, lineErrorf(ErrLineTooLong, "JSON string longer than %d bytes", j.maxTok)
 		}
 		if err != nil { // buffer full, no quote yet
 			continue
@@ -208,7 +207,7 @@ func (j *jsonReader) str() ([]byte, error) {
 		var s string
 		q := append(append([]byte{'"'}, body...), '"')
 		if err := json.Unmarshal(q, &s); err != nil {
-			return nil, fmt.Errorf("%w: JSON: bad string: %v", ErrSyntax, err)
+			return nil, lineErrorf(ErrSyntax, "JSON: bad string: %v", err)
 		}
 		j.buf = append(j.buf[:0], s...)
 		return j.buf, nil
@@ -229,7 +228,7 @@ func (j *jsonReader) number(c byte) ([]byte, error) {
 			return nil, err
 		}
 		if len(j.buf) > j.maxTok {
-			return nil, fmt.Errorf("%w: JSON number longer than %d bytes", ErrLineTooLong, j.maxTok)
+			return nil, lineErrorf(ErrLineTooLong, "JSON number longer than %d bytes", j.maxTok)
 		}
 		if k < len(buf) {
 			break
@@ -242,7 +241,7 @@ func (j *jsonReader) number(c byte) ([]byte, error) {
 		}
 	}
 	if !isDigits(string(j.buf)) && !json.Valid(j.buf) {
-		return nil, fmt.Errorf("%w: JSON: bad number %q", ErrSyntax, j.buf)
+		return nil, lineErrorf(ErrSyntax, "JSON: bad number %q", j.buf)
 	}
 	return j.buf, nil
 }
@@ -250,7 +249,7 @@ func (j *jsonReader) number(c byte) ([]byte, error) {
 // skip reads and discards one value of any kind.
 func (j *jsonReader) skip(depth int) error {
 	if depth > maxJSONDepth {
-		return fmt.Errorf("%w: JSON nested deeper than %d", ErrSyntax, maxJSONDepth)
+		return lineErrorf(ErrSyntax, "JSON nested deeper than %d", maxJSONDepth)
 	}
 	c, err := j.next()
 	if err != nil {
@@ -288,7 +287,7 @@ func (j *jsonReader) skip(depth int) error {
 				return nil
 			}
 			if c != ',' {
-				return fmt.Errorf("%w: JSON: want ',' or ']', found %q", ErrSyntax, c)
+				return lineErrorf(ErrSyntax, "JSON: want ',' or ']', found %q", c)
 			}
 		}
 	}
@@ -297,11 +296,11 @@ func (j *jsonReader) skip(depth int) error {
 			for i := 1; i < len(lit); i++ {
 				d, err := j.br.ReadByte()
 				if err != nil || d != lit[i] {
-					return fmt.Errorf("%w: JSON: bad literal", ErrSyntax)
+					return lineErrorf(ErrSyntax, "JSON: bad literal")
 				}
 			}
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: JSON: unexpected %q", ErrSyntax, c)
+	return lineErrorf(ErrSyntax, "JSON: unexpected %q", c)
 }

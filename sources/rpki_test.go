@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/prefixvet/prefixvet/prefix"
 	"github.com/prefixvet/prefixvet/reputation"
 	"github.com/prefixvet/prefixvet/sources"
 )
@@ -194,10 +195,7 @@ AS64501,2001:db8:1:8000::/49,49,ripe
 // overlap p and do not overlap each other.
 func checkContract(t *testing.T, p netip.Prefix, ms []reputation.Match) {
 	t.Helper()
-	if p.Addr().Is4In6() {
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	p = p.Masked()
+	p = prefix.Unmap(p).Masked()
 	for i, m := range ms {
 		if !m.Listed {
 			t.Errorf("match %s not Listed", m.Prefix)

@@ -80,7 +80,8 @@ type ZoneInfo struct {
 	Codes []Code `json:"codes,omitempty"`
 	// Default is the meaning of an answer inside 127.0.0.0/8 that matches
 	// neither Codes nor Errors (RFC 5782: any such answer means listed).
-	// A zero Default means Category "listed", SeverityMedium, ScopeAddress.
+	// A zero Default means [reputation.DefaultCategory] ("listed"),
+	// [reputation.DefaultSeverity] (medium) and ScopeAddress.
 	Default Code `json:"default,omitzero"`
 	// Errors lists the answers that are errors, never listings.
 	Errors []ErrorCode `json:"errors,omitempty"`
@@ -106,7 +107,8 @@ type ZoneInfo struct {
 	// Dead, when non-empty, says why the zone must not be queried (shut
 	// down, lists the world). Dead zones are refused with [ErrDeadList].
 	Dead string `json:"dead,omitempty"`
-	// Refs cites where these facts come from.
+	// Refs cites where these facts come from: URLs, or what the source is
+	// when it has no public page.
 	Refs []string `json:"refs,omitempty"`
 }
 
@@ -148,17 +150,17 @@ func (z *ZoneInfo) Decode(answers []netip.Addr) ([]reputation.Evidence, error) {
 	for _, a := range answers {
 		a = a.Unmap()
 		if !a.Is4() || !loopback8().Contains(a) {
-			return nil, fmt.Errorf("%w: %s answered %s, outside 127.0.0.0/8", ErrBogusAnswer, z.Zone, a)
+			return nil, &queryError{err: ErrBogusAnswer, zone: z.Zone, what: " answered " + a.String() + ", outside 127.0.0.0/8"}
 		}
 		if ec, ok := z.errorCode(a); ok {
 			msg := ec.Description
 			if msg == "" {
 				msg = string(ec.Kind)
 			}
-			return nil, fmt.Errorf("%w: %s answered %s (%s)", ec.Kind.Err(), z.Zone, a, msg)
+			return nil, &queryError{err: ec.Kind.Err(), zone: z.Zone, what: " answered " + a.String() + " (" + msg + ")"}
 		}
 		if a == loopbackAddr() && !z.LoopbackListed && !z.documents(a) {
-			return nil, fmt.Errorf("%w: %s answered 127.0.0.1, which RFC 5782 reserves as never listed (a resolver rewriting answers, or a broken list)", ErrBogusAnswer, z.Zone)
+			return nil, &queryError{err: ErrBogusAnswer, zone: z.Zone, what: " answered 127.0.0.1, which RFC 5782 reserves as never listed (a resolver rewriting answers, or a broken list)"}
 		}
 	}
 	out := make([]reputation.Evidence, 0, len(answers))
@@ -237,8 +239,8 @@ func (z *ZoneInfo) code(a netip.Addr) Code {
 	}
 	c := z.Default
 	if c.Category == "" {
-		c.Category = "listed"
-		c.Severity = reputation.SeverityMedium
+		c.Category = reputation.DefaultCategory
+		c.Severity = reputation.DefaultSeverity
 	}
 	return c
 }
@@ -433,4 +435,15 @@ func validDomain(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestPoints returns the RFC 5782 §5 test points probed for the zone: the
+// IPv4 points for a zone that answers for IPv4, else the IPv6 points (the
+// IPv4-mapped addresses, queried as IPv6 nibble names).
+func (z *ZoneInfo) TestPoints() (listed, notListed netip.Addr) {
+	if !z.IPv4 && z.IPv6 {
+		return netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 0x7f, 15: 2}),
+			netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 0x7f, 15: 1})
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 2}), netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }

@@ -62,9 +62,7 @@ func readInventory(name string, r io.Reader, allowSpecial bool) ([]block, error)
 			return nil
 		}
 		for p := range rg.Prefixes() {
-			if p.Addr().Is4In6() {
-				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-			}
+			p = prefix.Unmap(p)
 			if !allowSpecial {
 				if err := prefix.CheckVettable(p); err != nil {
 					bad = append(bad, fmt.Errorf("%s:%d: %w; remove the line or run with -allow-special to score it anyway", name, n, err))

@@ -224,10 +224,10 @@ func readHistory(t *testing.T, path string) history {
 	defer db.Close()
 	h := history{blocks: map[string]storedBlock{}}
 	err = db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(keyLastRun); v != nil {
+		if v := tx.Bucket(bucketMeta()).Get(keyLastRun()); v != nil {
 			h.lastRun = binary.BigEndian.Uint64(v)
 		}
-		if err := tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
+		if err := tx.Bucket(bucketEvents()).ForEach(func(k, v []byte) error {
 			var e storedEvent
 			if err := json.Unmarshal(v, &e); err != nil {
 				return err
@@ -240,7 +240,7 @@ func readHistory(t *testing.T, path string) history {
 		}); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
+		if err := tx.Bucket(bucketRuns()).ForEach(func(k, v []byte) error {
 			var r runRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
@@ -250,7 +250,7 @@ func readHistory(t *testing.T, path string) history {
 		}); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketBlocks).ForEach(func(k, v []byte) error {
+		return tx.Bucket(bucketBlocks()).ForEach(func(k, v []byte) error {
 			var b storedBlock
 			if err := json.Unmarshal(v, &b); err != nil {
 				return err

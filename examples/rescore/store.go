@@ -27,14 +27,15 @@ import (
 // A run reads the last committed state, scores, and then writes its events,
 // the new reports, the removed blocks and its run record in one read-write
 // transaction, so a run is either entirely in the store or not at all.
-var (
-	bucketMeta   = []byte("meta")
-	bucketBlocks = []byte("blocks")
-	bucketEvents = []byte("events")
-	bucketRuns   = []byte("runs")
-	keySchema    = []byte("schema")
-	keyLastRun   = []byte("last_run")
-)
+//
+// The bucket and key names are functions rather than []byte variables, so
+// that no code can change them (bbolt wants []byte, which cannot be const).
+func bucketMeta() []byte   { return []byte("meta") }
+func bucketBlocks() []byte { return []byte("blocks") }
+func bucketEvents() []byte { return []byte("events") }
+func bucketRuns() []byte   { return []byte("runs") }
+func keySchema() []byte    { return []byte("schema") }
+func keyLastRun() []byte   { return []byte("last_run") }
 
 const schemaVersion = "1"
 
@@ -120,12 +121,12 @@ func openStore(path string) (*store, error) {
 		if size > 0 {
 			return nil // checked: every bucket is there
 		}
-		for _, b := range [][]byte{bucketMeta, bucketBlocks, bucketEvents, bucketRuns} {
+		for _, b := range [][]byte{bucketMeta(), bucketBlocks(), bucketEvents(), bucketRuns()} {
 			if _, err := tx.CreateBucket(b); err != nil {
 				return err
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keySchema, []byte(schemaVersion))
+		return tx.Bucket(bucketMeta()).Put(keySchema(), []byte(schemaVersion))
 	})
 	if err != nil {
 		db.Close()
@@ -177,13 +178,13 @@ func checkStore(path string, size int64) error {
 
 // validate checks the buckets and the shape of every value in them.
 func validate(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketMeta, bucketBlocks, bucketEvents, bucketRuns} {
+	for _, b := range [][]byte{bucketMeta(), bucketBlocks(), bucketEvents(), bucketRuns()} {
 		if tx.Bucket(b) == nil {
 			return fmt.Errorf("bucket %q is missing (not a rescore history store?)", b)
 		}
 	}
-	meta := tx.Bucket(bucketMeta)
-	if v := meta.Get(keySchema); string(v) != schemaVersion {
+	meta := tx.Bucket(bucketMeta())
+	if v := meta.Get(keySchema()); string(v) != schemaVersion {
 		return fmt.Errorf("schema %q, this rescore reads %q", v, schemaVersion)
 	}
 	last, err := lastRun(meta)
@@ -193,7 +194,7 @@ func validate(tx *bolt.Tx) error {
 	if _, err := readBlocks(tx, last); err != nil {
 		return err
 	}
-	err = tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
+	err = tx.Bucket(bucketRuns()).ForEach(func(k, v []byte) error {
 		_, err := decodeRun(k, v, last)
 		return err
 	})
@@ -203,7 +204,7 @@ func validate(tx *bolt.Tx) error {
 	// Events are many (a run of 15,000 blocks can write megabytes of
 	// them): their keys are checked here, their values when they are read
 	// (eventsSince).
-	return tx.Bucket(bucketEvents).ForEach(func(k, _ []byte) error {
+	return tx.Bucket(bucketEvents()).ForEach(func(k, _ []byte) error {
 		if len(k) != 12 {
 			return fmt.Errorf("event key %x is %d bytes, want 12", k, len(k))
 		}
@@ -216,7 +217,7 @@ func validate(tx *bolt.Tx) error {
 
 // lastRun reads the id of the last committed run (0 for none).
 func lastRun(meta *bolt.Bucket) (uint64, error) {
-	v := meta.Get(keyLastRun)
+	v := meta.Get(keyLastRun())
 	switch {
 	case v == nil:
 		return 0, nil
@@ -229,7 +230,7 @@ func lastRun(meta *bolt.Bucket) (uint64, error) {
 // readBlocks reads and checks every stored block.
 func readBlocks(tx *bolt.Tx, last uint64) (map[netip.Prefix]storedBlock, error) {
 	out := map[netip.Prefix]storedBlock{}
-	err := tx.Bucket(bucketBlocks).ForEach(func(k, v []byte) error {
+	err := tx.Bucket(bucketBlocks()).ForEach(func(k, v []byte) error {
 		p, err := netip.ParsePrefix(string(k))
 		if err != nil || p != p.Masked() || p.String() != string(k) {
 			return fmt.Errorf("bad block key %q", k)
@@ -317,7 +318,7 @@ func (s *store) load() (state, error) {
 	var st state
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		if st.LastRun, err = lastRun(tx.Bucket(bucketMeta)); err != nil {
+		if st.LastRun, err = lastRun(tx.Bucket(bucketMeta())); err != nil {
 			return err
 		}
 		st.Blocks, err = readBlocks(tx, st.LastRun)
@@ -342,7 +343,7 @@ func (s *store) load() (state, error) {
 // are kept: older ones are deleted in the same transaction.
 func (s *store) commit(rec runRecord, events []event, put map[netip.Prefix]storedBlock, removed []netip.Prefix, keep uint64, beforeCommit func()) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
+		meta := tx.Bucket(bucketMeta())
 		last, err := lastRun(meta)
 		if err != nil {
 			return err
@@ -350,7 +351,7 @@ func (s *store) commit(rec runRecord, events []event, put map[netip.Prefix]store
 		if last+1 != rec.Run {
 			return fmt.Errorf("run %d was committed by another process meanwhile; run again", last+1)
 		}
-		evb := tx.Bucket(bucketEvents)
+		evb := tx.Bucket(bucketEvents())
 		for _, e := range events {
 			v, err := json.Marshal(e)
 			if err != nil {
@@ -360,7 +361,7 @@ func (s *store) commit(rec runRecord, events []event, put map[netip.Prefix]store
 				return err
 			}
 		}
-		blb := tx.Bucket(bucketBlocks)
+		blb := tx.Bucket(bucketBlocks())
 		for p, b := range put {
 			v, err := json.Marshal(b)
 			if err != nil {
@@ -379,10 +380,10 @@ func (s *store) commit(rec runRecord, events []event, put map[netip.Prefix]store
 		if err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketRuns).Put(binary.BigEndian.AppendUint64(nil, rec.Run), v); err != nil {
+		if err := tx.Bucket(bucketRuns()).Put(binary.BigEndian.AppendUint64(nil, rec.Run), v); err != nil {
 			return err
 		}
-		if err := meta.Put(keyLastRun, binary.BigEndian.AppendUint64(nil, rec.Run)); err != nil {
+		if err := meta.Put(keyLastRun(), binary.BigEndian.AppendUint64(nil, rec.Run)); err != nil {
 			return err
 		}
 		if keep > 0 && rec.Run > keep {
@@ -404,7 +405,7 @@ func (s *store) commit(rec runRecord, events []event, put map[netip.Prefix]store
 // prune deletes the events and run records of runs up to and including
 // upTo. Keys are collected first: deleting under a moving cursor skips keys.
 func prune(tx *bolt.Tx, upTo uint64) error {
-	for _, name := range [][]byte{bucketEvents, bucketRuns} {
+	for _, name := range [][]byte{bucketEvents(), bucketRuns()} {
 		b := tx.Bucket(name)
 		var dead [][]byte
 		c := b.Cursor()
@@ -424,7 +425,7 @@ func prune(tx *bolt.Tx, upTo uint64) error {
 func (s *store) firstRun() (uint64, error) {
 	var first uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if k, _ := tx.Bucket(bucketRuns).Cursor().First(); len(k) == 8 {
+		if k, _ := tx.Bucket(bucketRuns()).Cursor().First(); len(k) == 8 {
 			first = binary.BigEndian.Uint64(k)
 		}
 		return nil
@@ -436,13 +437,13 @@ func (s *store) firstRun() (uint64, error) {
 // and the last committed run.
 func (s *store) eventsSince(run uint64) (events []event, last uint64, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
-		if last, err = lastRun(tx.Bucket(bucketMeta)); err != nil {
+		if last, err = lastRun(tx.Bucket(bucketMeta())); err != nil {
 			return err
 		}
 		if run == math.MaxUint64 {
 			return nil
 		}
-		c := tx.Bucket(bucketEvents).Cursor()
+		c := tx.Bucket(bucketEvents()).Cursor()
 		for k, v := c.Seek(eventKey(run+1, 0)); k != nil; k, v = c.Next() {
 			e, err := decodeEvent(k, v, last)
 			if err != nil {

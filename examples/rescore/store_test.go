@@ -85,7 +85,7 @@ func setMeta(t *testing.T, path string, key, value []byte) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(key, value) }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta()).Put(key, value) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -98,14 +98,14 @@ func TestBadStoredValuesAreExit4(t *testing.T) {
 		key, val  []byte
 		wantInErr string
 	}{
-		{name: "short_last_run", bucket: bucketMeta, key: keyLastRun, val: []byte{1, 2, 3}, wantInErr: "last_run is 3 bytes"},
-		{name: "long_last_run", bucket: bucketMeta, key: keyLastRun, val: make([]byte, 9), wantInErr: "last_run is 9 bytes"},
-		{name: "block_not_json", bucket: bucketBlocks, key: []byte("192.0.2.0/24"), val: []byte("{"), wantInErr: "block 192.0.2.0/24"},
-		{name: "block_without_report", bucket: bucketBlocks, key: []byte("192.0.2.0/24"), val: []byte(`{"first_run":1,"last_run":1}`), wantInErr: "no report"},
-		{name: "block_bad_key", bucket: bucketBlocks, key: []byte("192.0.2.1/24"), val: []byte(`{}`), wantInErr: "bad block key"},
-		{name: "block_from_the_future", bucket: bucketBlocks, key: []byte("192.0.2.0/24"), val: []byte(`{"first_run":1,"last_run":7,"report":{"prefix":"192.0.2.0/24","verdict":"clean"}}`), wantInErr: "do not fit"},
-		{name: "event_short_key", bucket: bucketEvents, key: []byte{0, 0, 0, 1}, val: []byte(`{}`), wantInErr: "event key"},
-		{name: "run_not_json", bucket: bucketRuns, key: binary.BigEndian.AppendUint64(nil, 1), val: []byte("x"), wantInErr: "run 1"},
+		{name: "short_last_run", bucket: bucketMeta(), key: keyLastRun(), val: []byte{1, 2, 3}, wantInErr: "last_run is 3 bytes"},
+		{name: "long_last_run", bucket: bucketMeta(), key: keyLastRun(), val: make([]byte, 9), wantInErr: "last_run is 9 bytes"},
+		{name: "block_not_json", bucket: bucketBlocks(), key: []byte("192.0.2.0/24"), val: []byte("{"), wantInErr: "block 192.0.2.0/24"},
+		{name: "block_without_report", bucket: bucketBlocks(), key: []byte("192.0.2.0/24"), val: []byte(`{"first_run":1,"last_run":1}`), wantInErr: "no report"},
+		{name: "block_bad_key", bucket: bucketBlocks(), key: []byte("192.0.2.1/24"), val: []byte(`{}`), wantInErr: "bad block key"},
+		{name: "block_from_the_future", bucket: bucketBlocks(), key: []byte("192.0.2.0/24"), val: []byte(`{"first_run":1,"last_run":7,"report":{"prefix":"192.0.2.0/24","verdict":"clean"}}`), wantInErr: "do not fit"},
+		{name: "event_short_key", bucket: bucketEvents(), key: []byte{0, 0, 0, 1}, val: []byte(`{}`), wantInErr: "event key"},
+		{name: "run_not_json", bucket: bucketRuns(), key: binary.BigEndian.AppendUint64(nil, 1), val: []byte("x"), wantInErr: "run 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,7 +141,7 @@ func TestRunIDOverflowIsExit4(t *testing.T) {
 	}
 	// Keep the store consistent otherwise: the blocks' runs must not
 	// exceed last_run, which they do not.
-	setMeta(t, f.db, keyLastRun, binary.BigEndian.AppendUint64(nil, math.MaxUint64))
+	setMeta(t, f.db, keyLastRun(), binary.BigEndian.AppendUint64(nil, math.MaxUint64))
 	code, out, stderr := runRescore(t, f.args()...)
 	if code != exitStore || out != "" || !strings.Contains(stderr, "largest") || !strings.Contains(stderr, f.db) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want %d, no event, the run id exhausted", code, out, stderr, exitStore)

@@ -419,10 +419,7 @@ func (srv *server) checkPrefix(w http.ResponseWriter, text string) (netip.Prefix
 			fmt.Sprintf("%s spans %d CIDR blocks; score each block with its own request", rg, len(blocks)), blocks)
 		return netip.Prefix{}, false
 	}
-	p := blocks[0]
-	if a := p.Addr(); a.Is4In6() {
-		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-	}
+	p := prefix.Unmap(blocks[0])
 	if p.Addr().Is4() && p.Bits() < minBitsV4 || p.Addr().Is6() && p.Bits() < minBitsV6 {
 		writeError(w, http.StatusBadRequest, "block too wide",
 			fmt.Sprintf("%s is wider than an IPv4 /%d or an IPv6 /%d; score its parts", p, minBitsV4, minBitsV6), nil)

@@ -24,16 +24,20 @@ const (
 	numStates
 )
 
-// stateNames are the data-state values, indexed by cellState.
-var stateNames = [numStates]string{"unchecked", "clean", "unknown", "listed", "critical"}
+// name returns the data-state value of s.
+func (s cellState) name() string {
+	return [numStates]string{"unchecked", "clean", "unknown", "listed", "critical"}[s]
+}
 
-// stateWords describe the states in the legend.
-var stateWords = [numStates]string{
-	"not checked",
-	"checked, not listed",
-	"no answer from some source",
-	"listed",
-	"listed, critical (DROP and the like)",
+// words describes s in the legend.
+func (s cellState) words() string {
+	return [numStates]string{
+		"not checked",
+		"checked, not listed",
+		"no answer from some source",
+		"listed",
+		"listed, critical (DROP and the like)",
+	}[s]
 }
 
 // maxAddressHostBits: blocks of up to a /16 are drawn one cell per address.
@@ -405,7 +409,7 @@ func (m *heatMap) svg(r *reputation.Report, id string) template.HTML {
 		b.WriteString(`<rect x="`)
 		b.WriteString(strconv.Itoa(i % m.cols))
 		b.WriteString(`" data-state="`)
-		b.WriteString(stateNames[m.state[i]])
+		b.WriteString(m.state[i].name())
 		b.WriteString(`" data-prefix="`)
 		b.WriteString(u.String())
 		b.WriteString(`"><title>`)

@@ -325,7 +325,7 @@ func (pg *page) block(i int, r *reputation.Report, opts Options) *blockView {
 	if len(m.units) > 0 {
 		b.Caption = "Heat map, " + m.caption(r) + "."
 		for st := numStates - 1; ; st-- {
-			b.Legend = append(b.Legend, legendItem{State: stateNames[st], Words: stateWords[st], Count: m.counts[st]})
+			b.Legend = append(b.Legend, legendItem{State: st.name(), Words: st.words(), Count: m.counts[st]})
 			if st == 0 {
 				break
 			}

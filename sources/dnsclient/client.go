@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,7 +143,8 @@ type counters struct {
 // state is what a Client builds on first use.
 type state struct {
 	ups         []*upstream
-	name        string
+	addrs       []string // of the servers, in the order asked
+	servers     string   // addrs joined with ", ", for messages
 	timeout     time.Duration
 	initTimeout time.Duration
 	minTimeout  time.Duration
@@ -236,7 +238,8 @@ func (c *Client) init() {
 		st.ups = append(st.ups, u)
 		names = append(names, u.addr)
 	}
-	st.name = "dns via " + strings.Join(names, ", ")
+	st.addrs = names
+	st.servers = strings.Join(names, ", ")
 	st.ctx, st.cancel = context.WithCancel(context.Background())
 	c.st = st
 }
@@ -289,7 +292,19 @@ func (c *Client) String() string {
 	if err != nil {
 		return "dns (" + err.Error() + ")"
 	}
-	return st.name
+	return "dns via " + st.servers
+}
+
+// ServerAddrs returns the addresses of the servers c asks ("ip:port"), in
+// order: [Client.Servers] in canonical form, or those of
+// [DefaultResolvConf] when Servers is empty. It returns nil when c cannot
+// be used (see [Client.String] for why).
+func (c *Client) ServerAddrs() []string {
+	st, err := c.state()
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(st.addrs)
 }
 
 // Stats returns the client's counters.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -403,7 +402,7 @@ func (q *query) giveUp() {
 		q.m = q.fallback
 		return
 	}
-	err := fmt.Errorf("dnsclient: %s %s via %s: %w", q.name, dns.TypeToString[q.qtype], strings.TrimPrefix(q.st.name, "dns via "), ErrTimeout)
+	err := fmt.Errorf("dnsclient: %s %s via %s: %w", q.name, dns.TypeToString[q.qtype], q.st.servers, ErrTimeout)
 	if q.lastErr != nil {
 		err = fmt.Errorf("%w (last error: %w)", err, q.lastErr)
 	}

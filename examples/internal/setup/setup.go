@@ -70,15 +70,15 @@ func (e *InputError) Unwrap() error { return e.Err }
 func inputf(format string, a ...any) error { return &InputError{fmt.Errorf(format, a...)} }
 
 // Sources builds the sources. Warnings (feed lines skipped) go to warn.
-// close releases the DNS client's sockets; it is never nil and safe to call
+// release closes the DNS client (its sockets); it is never nil and safe to call
 // whatever the error. Errors are *InputError.
-func (f *Flags) Sources(ctx context.Context, warn io.Writer) (srcs []reputation.Source, close func(), err error) {
+func (f *Flags) Sources(ctx context.Context, warn io.Writer) (srcs []reputation.Source, release func(), err error) {
 	client := &dnsclient.Client{Servers: f.Resolvers, CacheSize: f.CacheSize}
-	close = func() { client.Close() }
+	release = func() { client.Close() }
 
 	zones, err := SelectZones(f.Zones)
 	if err != nil {
-		return nil, close, &InputError{err}
+		return nil, release, &InputError{err}
 	}
 	for _, z := range zones {
 		srcs = append(srcs, &sources.DNSBL{Zone: z, Client: client})
@@ -86,26 +86,26 @@ func (f *Flags) Sources(ctx context.Context, warn io.Writer) (srcs []reputation.
 	for _, spec := range f.Feeds {
 		s, err := f.loadFeed(ctx, spec, warn)
 		if err != nil {
-			return nil, close, &InputError{err}
+			return nil, release, &InputError{err}
 		}
 		srcs = append(srcs, s)
 	}
 	for _, spec := range f.Zonefiles {
 		m, err := LoadZonefile(spec, warn)
 		if err != nil {
-			return nil, close, &InputError{err}
+			return nil, release, &InputError{err}
 		}
 		srcs = append(srcs, m)
 	}
 	lease, err := f.leaseSources(ctx, warn)
 	if err != nil {
-		return nil, close, &InputError{err}
+		return nil, release, &InputError{err}
 	}
 	srcs = append(srcs, lease...)
 	if len(srcs) == 0 {
-		return nil, close, inputf("no sources: -zones none needs at least one -feed, -zonefile, -vrps, -rir-stats or -origins")
+		return nil, release, inputf("no sources: -zones none needs at least one -feed, -zonefile, -vrps, -rir-stats or -origins")
 	}
-	return srcs, close, nil
+	return srcs, release, nil
 }
 
 // SelectZones resolves a -zones value: empty means the catalog's default

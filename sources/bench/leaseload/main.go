@@ -124,7 +124,7 @@ func writeAll(dir string) error {
 	if err := write("vrps.json", func(w io.Writer) error { return leasegen.WriteVRPs(w, leasegen.FullVRPs) }); err != nil {
 		return err
 	}
-	for _, r := range leasegen.RIRs {
+	for _, r := range leasegen.RIRs() {
 		lines := leasegen.FullRIRLines * r.Share / 1000
 		if err := write("delegated-"+r.Name+"-extended-latest", func(w io.Writer) error { return leasegen.WriteRIRStats(w, r.Name, lines) }); err != nil {
 			return err

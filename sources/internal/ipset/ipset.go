@@ -6,7 +6,8 @@
 // means given the ids of all spans that cover it, and keeps the result as
 // sorted, non-overlapping intervals, merging neighbours whose payloads are
 // equal. IPv4 intervals are stored as parallel []uint32 slices with a /16
-// bucket index in front of the binary search; IPv6 intervals as 128-bit pairs.
+// bucket index in front of the binary search; IPv6 intervals as
+// [netip.Addr] pairs.
 //
 // A [Set] is immutable and safe for concurrent use.
 package ipset
@@ -17,9 +18,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 	"net/netip"
 	"slices"
+	"unsafe"
 )
 
 // MaxDepth is the most spans with distinct ids that may cover one address.
@@ -29,39 +30,10 @@ const MaxDepth = 1024
 // ErrTooDeep reports that more than [MaxDepth] spans overlap at one address.
 var ErrTooDeep = errors.New("ipset: too many overlapping entries at one address")
 
-// U128 is an IPv6 address as two big-endian halves.
-type U128 struct{ Hi, Lo uint64 }
-
-func u128Of(a netip.Addr) U128 {
-	b := a.As16()
-	return U128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+// maxAddr6 is the last IPv6 address.
+func maxAddr6() netip.Addr {
+	return netip.AddrFrom16([16]byte{0: 0xff, 1: 0xff, 2: 0xff, 3: 0xff, 4: 0xff, 5: 0xff, 6: 0xff, 7: 0xff, 8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff})
 }
-
-func (u U128) addr() netip.Addr {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], u.Hi)
-	binary.BigEndian.PutUint64(b[8:], u.Lo)
-	return netip.AddrFrom16(b)
-}
-
-func (u U128) cmp(v U128) int {
-	if c := cmp.Compare(u.Hi, v.Hi); c != 0 {
-		return c
-	}
-	return cmp.Compare(u.Lo, v.Lo)
-}
-
-func (u U128) add1() U128 {
-	lo, c := bits.Add64(u.Lo, 1, 0)
-	return U128{u.Hi + c, lo}
-}
-
-func (u U128) sub1() U128 {
-	lo, b := bits.Sub64(u.Lo, 1, 0)
-	return U128{u.Hi - b, lo}
-}
-
-var max128 = U128{^uint64(0), ^uint64(0)}
 
 func u32Of(a netip.Addr) uint32 {
 	b := a.As4()
@@ -82,7 +54,7 @@ type span[T any] struct {
 // Builder collects spans for a [Set]. The zero value is ready to use.
 type Builder struct {
 	v4 []span[uint32]
-	v6 []span[U128]
+	v6 []span[netip.Addr]
 }
 
 // Add adds the inclusive span from..to with the given id. Both addresses
@@ -101,18 +73,9 @@ func (b *Builder) Add(from, to netip.Addr, id uint32) error {
 	if from.Is4() {
 		b.v4 = append(b.v4, span[uint32]{u32Of(from), u32Of(to), id})
 	} else {
-		b.v6 = append(b.v6, span[U128]{u128Of(from.WithZone("")), u128Of(to.WithZone("")), id})
+		b.v6 = append(b.v6, span[netip.Addr]{from.WithZone(""), to.WithZone(""), id})
 	}
 	return nil
-}
-
-// AddPrefix adds the span of p (masked) with the given id.
-func (b *Builder) AddPrefix(p netip.Prefix, id uint32) error {
-	if !p.IsValid() {
-		return errors.New("ipset: invalid prefix")
-	}
-	p = p.Masked()
-	return b.Add(p.Addr(), LastAddr(p), id)
 }
 
 // Len returns the number of spans added.
@@ -140,7 +103,7 @@ func (b *Builder) Build(resolve Resolver) (*Set, error) {
 	if s.start4, s.end4, s.pay4, err = sweep(b.v4, cmp.Compare[uint32], func(x uint32) uint32 { return x + 1 }, func(x uint32) uint32 { return x - 1 }, ^uint32(0), resolve); err != nil {
 		return nil, err
 	}
-	if s.start6, s.end6, s.pay6, err = sweep(b.v6, U128.cmp, U128.add1, U128.sub1, max128, resolve); err != nil {
+	if s.start6, s.end6, s.pay6, err = sweep(b.v6, netip.Addr.Compare, netip.Addr.Next, netip.Addr.Prev, maxAddr6(), resolve); err != nil {
 		return nil, err
 	}
 	b.v4, b.v6 = nil, nil
@@ -287,7 +250,7 @@ type Set struct {
 	// idx4[k] is the number of IPv4 intervals starting before k<<16; nil
 	// for small sets.
 	idx4         []uint32
-	start6, end6 []U128
+	start6, end6 []netip.Addr
 	pay6         []uint32
 }
 
@@ -319,7 +282,7 @@ func (s *Set) Has6() bool { return len(s.start6) > 0 }
 
 // Bytes returns the approximate heap size of the set's slices.
 func (s *Set) Bytes() int {
-	return 4*(cap(s.start4)+cap(s.end4)+cap(s.pay4)+cap(s.idx4)) + 16*(cap(s.start6)+cap(s.end6)) + 4*cap(s.pay6)
+	return 4*(cap(s.start4)+cap(s.end4)+cap(s.pay4)+cap(s.idx4)) + int(unsafe.Sizeof(netip.Addr{}))*(cap(s.start6)+cap(s.end6)) + 4*cap(s.pay6)
 }
 
 // find4 returns the index of the last interval starting at or before u, or -1.
@@ -344,11 +307,11 @@ func (s *Set) find4(u uint32) int {
 	return lo - 1
 }
 
-func (s *Set) find6(u U128) int {
+func (s *Set) find6(a netip.Addr) int {
 	lo, hi := 0, len(s.start6)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if s.start6[m].cmp(u) <= 0 {
+		if s.start6[m].Compare(a) <= 0 {
 			lo = m + 1
 		} else {
 			hi = m
@@ -371,8 +334,8 @@ func (s *Set) Lookup(a netip.Addr) (payload uint32, ok bool) {
 	if !a.IsValid() {
 		return 0, false
 	}
-	u := u128Of(a)
-	if i := s.find6(u); i >= 0 && s.end6[i].cmp(u) >= 0 {
+	a = a.WithZone("")
+	if i := s.find6(a); i >= 0 && s.end6[i].Compare(a) >= 0 {
 		return s.pay6[i], true
 	}
 	return 0, false
@@ -401,13 +364,13 @@ func (s *Set) AppendOverlapping(dst []Interval, from, to netip.Addr) []Interval 
 	if !from.IsValid() || !to.IsValid() {
 		return dst
 	}
-	f, t := u128Of(from), u128Of(to)
-	i := s.find6(f)
-	if i < 0 || s.end6[i].cmp(f) < 0 {
+	from, to = from.WithZone(""), to.WithZone("")
+	i := s.find6(from)
+	if i < 0 || s.end6[i].Compare(from) < 0 {
 		i++
 	}
-	for ; i < len(s.start6) && s.start6[i].cmp(t) <= 0; i++ {
-		dst = append(dst, Interval{s.start6[i].addr(), s.end6[i].addr(), s.pay6[i]})
+	for ; i < len(s.start6) && s.start6[i].Compare(to) <= 0; i++ {
+		dst = append(dst, Interval{s.start6[i], s.end6[i], s.pay6[i]})
 	}
 	return dst
 }
@@ -421,7 +384,7 @@ func (s *Set) All(yield func(Interval) bool) {
 		}
 	}
 	for i := range s.start6 {
-		if !yield(Interval{s.start6[i].addr(), s.end6[i].addr(), s.pay6[i]}) {
+		if !yield(Interval{s.start6[i], s.end6[i], s.pay6[i]}) {
 			return
 		}
 	}

@@ -77,7 +77,8 @@ func v6base(i int) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom16(a), 32)
 }
 
-var tas = []string{"afrinic", "apnic", "arin", "lacnic", "ripe"}
+// trustAnchors are the five RIRs' RPKI trust anchors.
+func trustAnchors() [5]string { return [...]string{"afrinic", "apnic", "arin", "lacnic", "ripe"} }
 
 // WriteVRPs writes n VRPs as rpki-client JSON, one ROA per line.
 func WriteVRPs(w io.Writer, n int) error {
@@ -90,7 +91,7 @@ func WriteVRPs(w io.Writer, n int) error {
 			bw.WriteString(",\n")
 		}
 		first = false
-		fmt.Fprintf(bw, "\t\t{ \"asn\": %d, \"prefix\": \"%s\", \"maxLength\": %d, \"ta\": \"%s\", \"expires\": 1796040000 }", asn, p, maxLen, tas[r.IntN(len(tas))])
+		fmt.Fprintf(bw, "\t\t{ \"asn\": %d, \"prefix\": \"%s\", \"maxLength\": %d, \"ta\": \"%s\", \"expires\": 1796040000 }", asn, p, maxLen, trustAnchors()[r.IntN(5)])
 	}
 	asn := func() uint32 {
 		if r.IntN(100) == 0 {
@@ -135,8 +136,10 @@ type RIR struct {
 	Share int // per mille of all lines
 }
 
-// RIRs are the five registries with their rough share of the lines.
-var RIRs = []RIR{{"ripencc", 400}, {"arin", 230}, {"apnic", 200}, {"lacnic", 100}, {"afrinic", 70}}
+// RIRs returns the five registries with their rough share of the lines.
+func RIRs() []RIR {
+	return []RIR{{"ripencc", 400}, {"arin", 230}, {"apnic", 200}, {"lacnic", 100}, {"afrinic", 70}}
+}
 
 // WriteRIRStats writes registry rir's delegated-extended file of about
 // lines lines, in that registry's row shapes.
@@ -167,7 +170,7 @@ func WriteRIRStats(w io.Writer, rir string, lines int) error {
 			date, opaque = "", ""
 		}
 		if rir == "ripencc" && r.IntN(10) == 0 {
-			opaque = "" // older rows without an opaque id
+			// Older rows have no opaque id.
 			fmt.Fprintf(bw, "%s|%s|%s|%s|%d|%s|%s\n", rir, cc, typ, start, value, date, status)
 			return
 		}
