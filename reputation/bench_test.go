@@ -3,6 +3,7 @@ package reputation_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -188,6 +189,70 @@ func BenchmarkScorer_slash16(b *testing.B) {
 			for b.Loop() {
 				if _, err := s.Score(b.Context(), mpp("198.18.0.0/16")); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// vetZone answers like one of the eight rbldnsd zones of
+// sources/bench/vetrun.sh, without the network: listed are the zone's /26
+// (198.18.(2z).0/26, code 127.0.0.10) and every 13th address (shifted by z).
+// Each answer is a fresh Listing, as a DNSBL's is.
+type vetZone struct{ z int }
+
+func (v vetZone) Name() string { return fmt.Sprintf("z%d.bench.example.org", v.z) }
+func (v vetZone) Lookup(_ context.Context, a netip.Addr) (reputation.Listing, error) {
+	b := a.As4()
+	i := int(b[2])<<8 | int(b[3])
+	var code netip.Addr
+	switch {
+	case b[2] == byte(2*v.z) && b[3] < 64:
+		code = netip.AddrFrom4([4]byte{127, 0, 0, 10})
+	case (i+v.z)%13 == 0:
+		code = netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + v.z%5)})
+	default:
+		return reputation.Listing{}, nil
+	}
+	return reputation.Listing{Listed: true, Evidence: []reputation.Evidence{{Code: code, Category: "listed", Severity: reputation.SeverityMedium}}}, nil
+}
+
+// BenchmarkScorer_vetRun is the part of sources/bench/vetrun.sh's whole
+// vet run that is not DNS: 4 × /22 × 8 zones (32,768 lookups) through the
+// Scorer with zero-latency sources, report building, and (score_json) the
+// JSON encoding vet -json prints.
+func BenchmarkScorer_vetRun(b *testing.B) {
+	blocks := []netip.Prefix{mpp("198.18.0.0/22"), mpp("198.18.4.0/22"), mpp("198.18.8.0/22"), mpp("198.18.12.0/22")}
+	var srcs []reputation.Source
+	for z := range 8 {
+		srcs = append(srcs, vetZone{z})
+	}
+	s := &reputation.Scorer{Sources: srcs, AllowSpecial: true, Concurrency: 256}
+	for _, bc := range []struct {
+		name string
+		json bool
+	}{{"score", false}, {"score_json", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			reps, err := s.ScoreAll(b.Context(), blocks)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n := len(reps[0].Listings); n < 500 || len(reps[0].Omitted) > 0 {
+				b.Fatalf("%d listings, %v omitted: the fixture does not list what it should", n, reps[0].Omitted)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				reps, err := s.ScoreAll(b.Context(), blocks)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !bc.json {
+					continue
+				}
+				for _, r := range reps {
+					if _, err := json.Marshal(r); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
 		})

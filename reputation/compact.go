@@ -68,7 +68,7 @@ func mergeListings(ls []ListingReport) []ListingReport {
 			i = j
 		}
 	}
-	slices.SortStableFunc(out, compareListings)
+	sortListings(out)
 	return out
 }
 

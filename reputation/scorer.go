@@ -776,6 +776,15 @@ func (r *run) execute(ctx context.Context) {
 }
 
 func (r *run) work(ctx context.Context, next *atomic.Int64) {
+	if r.timeout > 0 {
+		// Every lookup's context.WithTimeout registers with its parent
+		// until it ends: under a parent of the worker's own, the workers do
+		// not all take turns at the lock of the caller's ctx on every
+		// lookup. The caller cancelling ctx cancels it at once.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+	}
 	n := int64(len(r.tasks))
 	for ctx.Err() == nil {
 		i := next.Add(1) - 1

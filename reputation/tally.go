@@ -250,8 +250,8 @@ func (r *run) tally(b *block, d time.Duration) *Report {
 	if planned > 0 {
 		rep.Coverage = round4(float64(answeredAll) / float64(planned))
 	}
-	slices.SortStableFunc(rep.Listings, compareListings)
-	slices.SortStableFunc(rep.Whitelist, compareListings)
+	sortListings(rep.Listings)
+	sortListings(rep.Whitelist)
 	rep.Listings, rep.Whitelist = mergeListings(rep.Listings), mergeListings(rep.Whitelist)
 	rep.Listings, rep.Omitted = capListings(rep.Listings, r.s.maxListings())
 
@@ -514,13 +514,46 @@ func shareOf(m, b netip.Prefix) float64 {
 	return 0
 }
 
-func compareListings(x, y ListingReport) int {
-	xa, xb := listingKey(x)
-	ya, yb := listingKey(y)
-	if c := xa.Compare(ya); c != 0 {
-		return c
+// sortListings sorts ls by address or extent (first address, then prefix
+// length; an address counts as a full-length prefix), keeping the order of
+// equal entries as a stable sort would. It sorts small keys and then
+// moves each listing once: a ListingReport is some 200 bytes, which a stable
+// sort of the listings themselves copies O(n log² n) times, a cost a block
+// with thousands of listings feels.
+func sortListings(ls []ListingReport) {
+	if len(ls) < 2 {
+		return
 	}
-	return cmp.Compare(xb, yb)
+	type key struct {
+		addr netip.Addr
+		bits int
+		i    int
+	}
+	keys := make([]key, len(ls))
+	byExtent := func(x, y key) int {
+		if c := x.addr.Compare(y.addr); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.bits, y.bits)
+	}
+	for i := range ls {
+		a, bits := listingKey(ls[i])
+		keys[i] = key{a, bits, i}
+	}
+	if slices.IsSortedFunc(keys, byExtent) {
+		return
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		if c := byExtent(x, y); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.i, y.i) // stable
+	})
+	out := make([]ListingReport, len(ls))
+	for j, k := range keys {
+		out[j] = ls[k.i]
+	}
+	copy(ls, out)
 }
 
 func listingKey(l ListingReport) (netip.Addr, int) {

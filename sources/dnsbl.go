@@ -284,7 +284,10 @@ func (bl *DNSBL) lookup(ctx context.Context, st *dnsblState, addr netip.Addr, wa
 	if err != nil {
 		return reputation.Listing{}, err
 	}
-	qname := string(prefix.AppendQueryName(make([]byte, 0, 74+len(zone)), addr, zone+"."))
+	// The name is built on the stack (a DNS name has at most 255 bytes), so
+	// the string is the lookup's only allocation for it.
+	var buf [256]byte
+	qname := string(append(prefix.AppendQueryName(buf[:0], addr, zone), '.'))
 	codes, ttl, err := bl.queryA(ctx, st, qname, addr)
 	if (err != nil || len(codes) == 0) && wantTXT && st.limiter != nil {
 		st.refund() // no TXT query follows

@@ -178,6 +178,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "vet: no good block on standard input")
 		return exitUsage
 	}
+	// One run asks each question once (the Scorer looks up each (address,
+	// zone) pair once, even for overlapping blocks), so a DNS cache would
+	// only store answers nobody reads back.
+	o.src.CacheSize = -1
 	srcs, cleanup, err := o.src.Sources(ctx, stderr)
 	defer cleanup()
 	if err != nil {

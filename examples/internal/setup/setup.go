@@ -34,6 +34,14 @@ type Flags struct {
 	Zonefiles []string // -zonefile TYPE:ZONE:PATH, repeatable
 	Lease     LeaseFlags
 
+	// CacheSize is not a flag but the program's choice: the number of
+	// answers the DNS client keeps, as [dnsclient.Client.CacheSize] (0
+	// means its default, negative no cache). A program that builds its
+	// sources for one Scorer call, which asks each (address, zone) question
+	// once, never reads an answer back, and storing every answer costs CPU
+	// that the run then lacks for queries (vet turns the cache off).
+	CacheSize int
+
 	fetchers map[string]*sources.Fetcher // by URL
 }
 
@@ -65,7 +73,7 @@ func inputf(format string, a ...any) error { return &InputError{fmt.Errorf(forma
 // release closes the DNS client (its sockets); it is never nil and safe to call
 // whatever the error. Errors are *InputError.
 func (f *Flags) Sources(ctx context.Context, warn io.Writer) (srcs []reputation.Source, release func(), err error) {
-	client := &dnsclient.Client{Servers: f.Resolvers}
+	client := &dnsclient.Client{Servers: f.Resolvers, CacheSize: f.CacheSize}
 	release = func() { client.Close() }
 
 	zones, err := SelectZones(f.Zones)
