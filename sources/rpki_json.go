@@ -93,18 +93,9 @@ func (j *jsonReader) object(fn func(key []byte) error) error {
 		if err := fn(key); err != nil {
 			return err
 		}
-		if c, err = j.next(); err != nil {
+		var done bool
+		if c, done, err = j.more('}'); done || err != nil {
 			return err
-		}
-		switch c {
-		case '}':
-			return nil
-		case ',':
-			if c, err = j.next(); err != nil {
-				return err
-			}
-		default:
-			return lineErrorf(ErrSyntax, "JSON: want ',' or '}', found %q", c)
 		}
 	}
 }
@@ -128,20 +119,27 @@ func (j *jsonReader) array(fn func() error) error {
 		if err := fn(); err != nil {
 			return err
 		}
-		if c, err = j.next(); err != nil {
+		var done bool
+		if c, done, err = j.more(']'); done || err != nil {
 			return err
 		}
-		switch c {
-		case ']':
-			return nil
-		case ',':
-			if c, err = j.next(); err != nil {
-				return err
-			}
-		default:
-			return lineErrorf(ErrSyntax, "JSON: want ',' or ']', found %q", c)
-		}
 	}
+}
+
+// more reads what follows an element of an object or array that end
+// closes: done when it is end, else the byte after the comma.
+func (j *jsonReader) more(end byte) (c byte, done bool, err error) {
+	if c, err = j.next(); err != nil {
+		return 0, false, err
+	}
+	switch c {
+	case end:
+		return c, true, nil
+	case ',':
+		c, err = j.next()
+		return c, false, err
+	}
+	return 0, false, lineErrorf(ErrSyntax, "JSON: want ',' or '%c', found %q", end, c)
 }
 
 // scalar reads a string or number value and returns its text (aliasing a
